@@ -1,0 +1,112 @@
+"""Typed, read-only view of the curated knowledge in knowledge/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.textnorm import Normalizer, fold
+
+
+def doc_key(number: str) -> str:
+    """Comparison key for document numbers: case, spaces and Đ/đ do not matter."""
+    return fold(number).replace(" ", "").upper()
+
+
+@dataclass(frozen=True)
+class Citation:
+    doc: str
+    article: int | None = None
+    clause: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"doc": self.doc, "article": self.article, "clause": self.clause}
+
+
+@dataclass(frozen=True)
+class Document:
+    number: str
+    short: str
+    title: str
+    issuer: str
+    issued: str | None = None
+    effective: str | None = None
+    expired: str | None = None
+    in_force: bool = True
+    replaced_by: str | None = None
+    link: str | None = None
+    province: str | None = None
+    articles: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    questions: tuple[str, ...]
+    answer: str
+    citations: tuple[Citation, ...]
+    topic: str
+    file: str
+    today: str | None = None
+    province: str | None = None
+    related: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A conversation that free text can start ("kiểm tra điều kiện thí điểm" → eligibility)."""
+
+    name: str
+    questions: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Province:
+    code: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    merged_into: str | None = None
+
+
+@dataclass
+class KnowledgeBase:
+    documents: dict[str, Document]
+    entries: dict[str, Entry]
+    intents: dict[str, Intent]
+    out_of_scope: tuple[str, ...]
+    normalizer: Normalizer
+    stopwords: frozenset[str]
+    texts: dict[str, str]
+    ui: dict[str, Any]
+    provinces: dict[str, Province]
+    selfchecks: dict[str, Any] = field(default_factory=dict)
+
+    def document(self, number: str) -> Document | None:
+        return self._docs_by_key().get(doc_key(number))
+
+    def _docs_by_key(self) -> dict[str, Document]:
+        cache = self.__dict__.get("_doc_cache")
+        if cache is None:
+            cache = {doc_key(d.number): d for d in self.documents.values()}
+            self.__dict__["_doc_cache"] = cache
+        return cache
+
+    def text(self, key: str, **values: Any) -> str:
+        """A user-facing text from knowledge/texts.yaml with {placeholders} filled."""
+        template = self.texts[key]
+        return template.format(**values) if values else template
+
+    def find_province(self, name_or_code: str | None) -> Province | None:
+        """Resolve a province from a code, its name or an alias, typed with or without tones."""
+        if not name_or_code:
+            return None
+        wanted = fold(name_or_code).replace(" ", "").replace("-", "").replace("_", "")
+        for prov in self.provinces.values():
+            names = (prov.code, prov.name, *prov.aliases)
+            if any(fold(n).replace(" ", "").replace("-", "") == wanted for n in names):
+                return prov
+        return None
