@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine (Python 3.11 + pip):
+#   make run    create .venv, install, start the bot on the embedded default (web chat on 127.0.0.1)
+#   make test   create .venv if needed, install, run the tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint eval kb-check bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/htx-bot run
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+eval: $(STAMP)
+	$(BIN)/htx-bot eval tests/eval/dev.jsonl
+
+kb-check: $(STAMP)
+	$(BIN)/htx-bot kb check
+
+bench: $(STAMP)
+	$(BIN)/python bench/search_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

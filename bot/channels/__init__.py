@@ -1,0 +1,1 @@
+"""Channel adapters: thin translations between a platform and the engine's Incoming/Reply."""

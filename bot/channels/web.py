@@ -1,0 +1,118 @@
+"""The web chat: a small page on 127.0.0.1 and a JSON API, so the bot works with no token at all.
+
+Replies come back in the HTTP response; replies queued later (a staff answer) are fetched by the
+page's polling of /api/poll. The user is a random id in a cookie.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from bot.app import App
+from bot.markup import to_html
+from bot.types import Incoming
+
+CHANNEL = "web"
+COOKIE = "htx_uid"
+UID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_BODY = 64 * 1024
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+APP_KEY = web.AppKey("htx_app", App)
+JINJA_KEY = web.AppKey("htx_jinja", jinja2.Environment)
+
+
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+
+
+def setup(webapp: web.Application, app: App) -> None:
+    webapp[APP_KEY] = app
+    if JINJA_KEY not in webapp:
+        webapp[JINJA_KEY] = environment()
+    webapp.router.add_get("/", page)
+    webapp.router.add_post("/api/message", message)
+    webapp.router.add_get("/api/poll", poll)
+    webapp.router.add_get("/healthz", health)
+    webapp.router.add_static("/static", STATIC)
+
+
+def _uid(request: web.Request) -> tuple[str, bool]:
+    uid = request.cookies.get(COOKIE, "")
+    if UID.fullmatch(uid):
+        return uid, False
+    return secrets.token_urlsafe(18), True
+
+
+def _with_cookie(response: web.StreamResponse, uid: str, new: bool) -> web.StreamResponse:
+    if new:
+        response.set_cookie(COOKIE, uid, max_age=365 * 24 * 3600, httponly=True, samesite="Strict")
+    return response
+
+
+def reply_json(text: str, buttons: list[list[Any]]) -> dict[str, Any]:
+    rows = [[{"label": b["label"] if isinstance(b, dict) else b.label,
+              "payload": b["payload"] if isinstance(b, dict) else b.payload} for b in row] for row in buttons]
+    return {"text": text, "html": to_html(text).replace("\n", "<br>"), "buttons": rows}
+
+
+async def page(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    uid, new = _uid(request)
+    html = request.app[JINJA_KEY].get_template("chat.html").render(alliance=app.config.alliance.name)
+    return _with_cookie(web.Response(text=html, content_type="text/html"), uid, new)
+
+
+async def message(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    uid, new = _uid(request)
+    if request.content_length and request.content_length > MAX_BODY:
+        return _error(413, "Tin nhắn quá dài.")
+    try:
+        raw = await request.content.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            return _error(413, "Tin nhắn quá dài.")
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _error(400, "Dữ liệu gửi lên không hợp lệ.")
+    if not isinstance(data, dict):
+        return _error(400, "Dữ liệu gửi lên không hợp lệ.")
+    text, payload = data.get("text"), data.get("payload")
+    if not isinstance(text, str | None) or not isinstance(payload, str | None) or not (text or payload):
+        return _error(400, "Cần có nội dung tin nhắn.")
+    province = data.get("province") if isinstance(data.get("province"), str) else None
+    inc = Incoming(CHANNEL, uid, text=text, payload=(payload or None) and payload[:200], province=province)
+    sent = app.engine.handle(inc)
+    for s in sent:
+        app.store.mark_sent(s.id)
+    body = {"replies": [reply_json(s.reply.text, s.reply.buttons) for s in sent]}
+    return _with_cookie(web.json_response(body), uid, new)
+
+
+async def poll(request: web.Request) -> web.Response:
+    """Replies queued for this user outside a request (staff answers, recovered messages)."""
+    app = request.app[APP_KEY]
+    uid, new = _uid(request)
+    out = []
+    if not new:
+        for row in app.store.due_replies(CHANNEL, limit=50, user_key=uid):
+            app.store.mark_sent(row["id"])
+            out.append(reply_json(row["text"], row["buttons"]))
+    return _with_cookie(web.json_response({"replies": out}), uid, new)
+
+
+async def health(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    return web.json_response({"ok": True, "entries": len(app.kb.entries), "schema": app.store.schema_version})
+
+
+def _error(status: int, text: str) -> web.Response:
+    return web.json_response({"error": text}, status=status)

@@ -1,0 +1,196 @@
+"""Configuration from a TOML file, with secrets from the environment.
+
+Every key is documented in config.example.toml. A bad value stops start-up with a message naming the
+key, so an operator never has to guess which line is wrong. With no file at all the bot runs on an
+embedded default: web chat on 127.0.0.1 and a local SQLite file, no tokens needed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_FILE = "config.toml"
+
+
+class ConfigError(Exception):
+    """A configuration problem; the message names the key."""
+
+
+@dataclass
+class AllianceConfig:
+    name: str = "Liên minh Hợp tác xã tỉnh"
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    hours: str = "giờ hành chính, thứ Hai đến thứ Sáu"
+
+    def contact(self) -> str:
+        parts = [p for p in (self.phone and f"điện thoại {self.phone}", self.email and f"email {self.email}",
+                             self.address) if p]
+        return ", ".join(parts) if parts else "văn phòng " + self.name
+
+
+@dataclass
+class SearchConfig:
+    answer_threshold: float = 0.62
+    clarify_threshold: float = 0.42
+    margin: float = 0.06
+    max_question_chars: int = 1000
+
+
+@dataclass
+class StorageConfig:
+    path: str = "data/htx-bot.sqlite3"
+
+
+@dataclass
+class KnowledgeConfig:
+    path: str = ""
+
+
+@dataclass
+class DialogConfig:
+    expiry_minutes: int = 1440
+
+
+@dataclass
+class WebConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8080
+    console_token: str = ""
+
+
+@dataclass
+class TelegramConfig:
+    token: str = ""
+    mode: str = "polling"
+    base_url: str = "https://api.telegram.org/bot"
+    webhook_url: str = ""
+    secret_token: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+
+@dataclass
+class ZaloConfig:
+    app_id: str = ""
+    oa_secret_key: str = ""
+    app_secret: str = ""
+    access_token: str = ""
+    refresh_token: str = ""
+    api_base: str = "https://openapi.zalo.me"
+    oauth_base: str = "https://oauth.zaloapp.com"
+    webhook_path: str = "/zalo/webhook"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.oa_secret_key and (self.access_token or self.refresh_token))
+
+
+@dataclass
+class Config:
+    province: str = ""
+    alliance: AllianceConfig = field(default_factory=AllianceConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
+    dialog: DialogConfig = field(default_factory=DialogConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    zalo: ZaloConfig = field(default_factory=ZaloConfig)
+    source: str = "(embedded default)"
+
+
+SECTIONS = {f.name: f.type for f in fields(Config) if f.name not in ("province", "source")}
+# Secrets that may come from the environment instead of the file.
+ENV_KEYS = {
+    ("telegram", "token"): "HTX_TELEGRAM_TOKEN",
+    ("telegram", "secret_token"): "HTX_TELEGRAM_SECRET_TOKEN",
+    ("zalo", "oa_secret_key"): "HTX_ZALO_OA_SECRET_KEY",
+    ("zalo", "app_secret"): "HTX_ZALO_APP_SECRET",
+    ("zalo", "access_token"): "HTX_ZALO_ACCESS_TOKEN",
+    ("zalo", "refresh_token"): "HTX_ZALO_REFRESH_TOKEN",
+    ("web", "console_token"): "HTX_CONSOLE_TOKEN",
+}
+
+
+def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Load `path`, or config.toml when present, or the embedded default."""
+    env = dict(os.environ) if env is None else env
+    data: dict[str, Any] = {}
+    source = "(embedded default)"
+    if path is None and Path(DEFAULT_FILE).exists():
+        path = DEFAULT_FILE
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{p}: not valid TOML: {exc}") from exc
+        source = str(p)
+    config = _build(data)
+    config.source = source
+    for (section, key), var in ENV_KEYS.items():
+        if env.get(var):
+            setattr(getattr(config, section), key, env[var])
+    _validate(config)
+    return config
+
+
+def _build(data: dict[str, Any]) -> Config:
+    config = Config()
+    for key, value in data.items():
+        if key == "province":
+            if not isinstance(value, str):
+                raise ConfigError("province: must be text, e.g. \"Kon Tum\"")
+            config.province = value
+            continue
+        if key not in SECTIONS:
+            raise ConfigError(f"unknown key [{key}] (known: province, {', '.join(SECTIONS)})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{key}] must be a table")
+        section = getattr(config, key)
+        known = {f.name: f for f in fields(section)}
+        for sub, subvalue in value.items():
+            if sub not in known:
+                raise ConfigError(f"unknown key {key}.{sub} (known: {', '.join(known)})")
+            default = getattr(section, sub)
+            expected = type(default)
+            if expected is float and isinstance(subvalue, int) and not isinstance(subvalue, bool):
+                subvalue = float(subvalue)
+            if not isinstance(subvalue, expected) or (expected is int and isinstance(subvalue, bool)):
+                raise ConfigError(
+                    f"{key}.{sub}: expected {expected.__name__}, got {type(subvalue).__name__} {subvalue!r}"
+                )
+            setattr(section, sub, subvalue)
+    return config
+
+
+def _validate(config: Config) -> None:
+    s = config.search
+    for name in ("answer_threshold", "clarify_threshold", "margin"):
+        if not 0 <= getattr(s, name) <= 1:
+            raise ConfigError(f"search.{name}: must be between 0 and 1")
+    if s.clarify_threshold > s.answer_threshold:
+        raise ConfigError("search.clarify_threshold: must not be above search.answer_threshold")
+    if s.max_question_chars < 50:
+        raise ConfigError("search.max_question_chars: must be at least 50")
+    if not 0 < config.web.port < 65536:
+        raise ConfigError("web.port: must be between 1 and 65535")
+    if config.telegram.mode not in ("polling", "webhook"):
+        raise ConfigError("telegram.mode: must be \"polling\" or \"webhook\"")
+    if config.telegram.mode == "webhook" and config.telegram.token and not config.telegram.webhook_url:
+        raise ConfigError("telegram.webhook_url: required when telegram.mode = \"webhook\"")
+    if config.dialog.expiry_minutes < 1:
+        raise ConfigError("dialog.expiry_minutes: must be at least 1")
+    if not config.storage.path:
+        raise ConfigError("storage.path: required")

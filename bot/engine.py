@@ -1,0 +1,215 @@
+"""The one path every message takes: record → route → handler → record replies (→ outbox).
+
+Channels call `Engine.handle()` and send what it returns; nothing here knows a channel. Routing is
+data: commands come from knowledge/ui.yaml, payloads name their handler ("faq:e:x" → faq), and an
+active conversation in the store gets free text before search does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Config
+from bot.kb.model import KnowledgeBase
+from bot.search import Searcher
+from bot.store import Store
+from bot.textnorm import nfc
+from bot.types import Context, Effect, Incoming, Message, Outcome, Reply
+
+log = logging.getLogger(__name__)
+MAX_REDIRECTS = 3
+# Hard cap on what we even look at; the configured question limit is lower.
+MAX_STORED_CHARS = 8000
+
+
+@dataclass
+class Sent:
+    """A reply as queued in the outbox, ready for a channel to deliver."""
+
+    id: int
+    reply: Reply
+
+
+class Engine:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        store: Store,
+        config: Config,
+        searcher: Searcher | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        from handlers import HANDLERS
+
+        self.kb = kb
+        self.store = store
+        self.config = config
+        self.searcher = searcher or Searcher(kb)
+        self.clock = clock
+        self.handlers = HANDLERS
+        self.commands: dict[str, str] = {
+            name: spec["action"] for name, spec in (kb.ui.get("commands") or {}).items()
+        }
+
+    # --- public API -------------------------------------------------------------------------------
+
+    def handle(self, inc: Incoming) -> list[Sent]:
+        """Record `inc`, answer it, queue the replies. Never raises for anything a user can send."""
+        text = _clean(inc.text)
+        message_id, duplicate = self.store.record_incoming(inc, text)
+        if duplicate:
+            return []
+        return self._process(message_id, inc, text)
+
+    def recover(self) -> int:
+        """Answer messages that were received but not handled (the process died in between)."""
+        count = 0
+        for row in self.store.unhandled():
+            inc = Incoming(
+                channel=row["channel"],
+                user_key=row["user_key"],
+                text=row["text"],
+                payload=row["payload"],
+                attachment=row["attachment"],
+            )
+            self._process(row["id"], inc, row["text"])
+            count += 1
+        return count
+
+    def preview(self, text: str, province: str | None = None, user_key: str = "cli") -> Outcome:
+        """Answer without storing anything: for `htx-bot ask` and evaluation."""
+        user = {"channel": "cli", "user_key": user_key, "province": province}
+        msg = Message(text=(_clean(text) or "")[: self.config.search.max_question_chars])
+        ctx = self._context(user)
+        return self._run(ctx, None, msg, payload=None)
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _process(self, message_id: int, inc: Incoming, text: str | None) -> list[Sent]:
+        user = self.store.user(inc.channel, inc.user_key)
+        extra_effects: list[Effect] = []
+        if inc.province and not user.get("province"):
+            prov = self.kb.find_province(inc.province)
+            if prov:
+                user["province"] = prov.name
+                extra_effects.append(Effect("profile", {"province": prov.name}))
+        state, expired = self._active_state(inc.channel, inc.user_key)
+        ctx = self._context(user, message_id)
+        ctx.active_flow = state.get("flow") if state else None
+        msg = Message(text=(text or "")[: self.config.search.max_question_chars], message_id=message_id)
+        try:
+            if inc.attachment and not text and not inc.payload:
+                outcome = Outcome([Reply(ctx.t("unsupported"))], state=state, meta={"kind": "unsupported"})
+            else:
+                outcome = self._run(ctx, state, msg, payload=inc.payload)
+            if expired:
+                outcome.replies.insert(0, Reply(ctx.t("dialog_expired")))
+            if inc.text and len(inc.text) > self.config.search.max_question_chars:
+                limit = self.config.search.max_question_chars
+                outcome.replies.insert(0, Reply(ctx.t("too_long", limit=limit)))
+            ids = self.store.complete(
+                message_id, inc.channel, inc.user_key, outcome.replies, outcome.meta, outcome.state,
+                extra_effects + outcome.effects,
+            )
+            return [Sent(i, r) for i, r in zip(ids, outcome.replies, strict=True)]
+        except Exception:  # a bug must not cost the user an answer or the message
+            log.exception("handling message %s failed", message_id)
+            self.store.fail(message_id, traceback.format_exc())
+            reply = Reply(ctx.t("error"))
+            try:
+                rid = self.store.queue_reply(inc.channel, inc.user_key, reply, origin="error")
+            except Exception:
+                log.exception("could not queue the error reply")
+                return []
+            return [Sent(rid, reply)]
+
+    def _context(self, user: dict[str, Any], message_id: int = 0) -> Context:
+        def message_text(mid: int) -> str | None:
+            row = self.store.message(mid)
+            if row and row["channel"] == user.get("channel") and row["user_key"] == user.get("user_key"):
+                return row["text"]
+            return None
+
+        return Context(
+            kb=self.kb,
+            searcher=self.searcher,
+            config=self.config,
+            user=user,
+            now=self.clock(),
+            message_text=message_text,
+        )
+
+    def _active_state(self, channel: str, user_key: str) -> tuple[dict[str, Any] | None, bool]:
+        """The conversation in progress, or None; expired conversations are dropped (flag True)."""
+        state, updated = self.store.dialog(channel, user_key)
+        if state is None:
+            return None, False
+        if self.clock() - updated > self.config.dialog.expiry_minutes * 60:
+            return None, True
+        return state, False
+
+    def _run(self, ctx: Context, state: dict[str, Any] | None, msg: Message, payload: str | None) -> Outcome:
+        """Route once, follow redirects, and decide which dialog state survives.
+
+        The active conversation's own handler decides its next state (None ends it). Any other handler
+        only replaces it by starting a conversation of its own, or ends it by setting `end_dialog`;
+        otherwise a quick question in the middle of a self-check leaves the check where it was.
+        """
+        route, msg = self._route(state, msg, payload)
+        outcome = self._call(route, ctx, state, msg)
+        name = route
+        replies, effects, meta = outcome.replies, outcome.effects, outcome.meta
+        hops = 0
+        while outcome.redirect and hops < MAX_REDIRECTS:
+            hops += 1
+            name, _, arg = outcome.redirect.partition(":")
+            outcome = self._call(name, ctx, state, Message(arg=arg, is_payload=True, message_id=msg.message_id,
+                                                            text=msg.text))
+            replies, effects = replies + outcome.replies, effects + outcome.effects
+            meta = meta if meta.get("kind") else outcome.meta
+        active = state.get("flow") if state else None
+        if name == active or outcome.state is not None or outcome.end_dialog:
+            new_state = outcome.state
+        else:
+            new_state = state
+        return Outcome(replies=replies, state=new_state, meta=meta, effects=effects)
+
+    def _route(self, state: dict[str, Any] | None, msg: Message, payload: str | None) -> tuple[str, Message]:
+        if payload:
+            name, _, arg = nfc(payload)[:200].partition(":")
+            return name, Message(arg=arg, is_payload=True, message_id=msg.message_id)
+        text = msg.text
+        if text.startswith("/"):
+            command, _, rest = text[1:].partition(" ")
+            command = command.split("@", 1)[0].lower()
+            action = self.commands.get(command)
+            if action:
+                name, _, arg = action.partition(":")
+                if rest.strip():
+                    arg = f"{arg}:{rest.strip()}" if arg else rest.strip()
+                return name, Message(arg=arg, is_payload=True, message_id=msg.message_id, text=rest.strip())
+        if state and state.get("flow") in self.handlers:
+            return state["flow"], msg
+        return "faq", msg
+
+    def _call(self, name: str, ctx: Context, state: dict[str, Any] | None, msg: Message) -> Outcome:
+        handler = self.handlers.get(name)
+        if handler is None:
+            # An unknown or stale button: treat what is left as a question, never crash.
+            handler = self.handlers["faq"]
+            msg = Message(text=msg.text, message_id=msg.message_id)
+            state = None
+        flow_state = state if state and state.get("flow") == name else None
+        return handler(ctx, flow_state, msg)
+
+
+def _clean(text: str | None) -> str | None:
+    if text is None:
+        return None
+    cleaned = nfc(text[:MAX_STORED_CHARS]).replace("\x00", "")
+    return cleaned or None

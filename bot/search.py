@@ -1,0 +1,217 @@
+"""Vietnamese-aware search over entry and intent phrasings.
+
+Two stages, because each is good at one thing:
+1. SQLite FTS5 (built with sqlite-utils, in memory) over folded, abbreviation-expanded phrasings finds
+   candidates fast and scales with the knowledge base.
+2. A re-ranker scores each candidate item against the question: IDF-weighted overlap of words and
+   word pairs (Vietnamese words are often two syllables, "thành viên", so pairs matter), plus
+   rapidfuzz similarity, which forgives typos and word order.
+
+Scores are in [0, 1]; the engine turns them into answer / clarify / unknown with thresholds from config.
+Typos are corrected only toward the knowledge base's own vocabulary, and only when the corrected
+syllable forms a known word pair with its neighbour — Vietnamese syllables are short, and a blind
+fix would turn "giá lúa" (rice price) into "giá luật".
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sqlite_utils
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from bot.kb.model import KnowledgeBase
+from bot.textnorm import Normalizer, fold
+
+ENTRY, INTENT, OUT_OF_SCOPE = "entry", "intent", "out_of_scope"
+STOPWORD_WEIGHT = 0.15
+
+
+@dataclass(frozen=True)
+class Item:
+    """Something a question can match: an entry, an intent, or the out-of-scope set."""
+
+    kind: str
+    key: str
+    province: str | None
+    phrasings: tuple[tuple[str, ...], ...]  # normalised token lists
+
+
+@dataclass(frozen=True)
+class Candidate:
+    kind: str
+    key: str
+    score: float
+    phrasing: str = ""
+
+
+@dataclass
+class Query:
+    text: str
+    tokens: list[str]
+    terms: Counter = field(default_factory=Counter)
+    corrected: dict[str, str] = field(default_factory=dict)
+
+
+def _bigrams(toks: Sequence[str]) -> list[str]:
+    return [f"{a}_{b}" for a, b in zip(toks, toks[1:], strict=False)]
+
+
+def _terms(toks: Sequence[str]) -> set[str]:
+    return set(toks) | set(_bigrams(toks))
+
+
+class Searcher:
+    """Built once per knowledge base; `search()` is read-only and safe to share."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.normalizer: Normalizer = kb.normalizer
+        self.stopwords = frozenset(t for w in kb.stopwords for t in self.normalizer(w))
+        self.items: list[Item] = []
+        for entry in kb.entries.values():
+            texts = [entry.title, *entry.questions]
+            self._add(ENTRY, entry.id, entry.province, texts, extra=entry.keywords)
+        for intent in kb.intents.values():
+            self._add(INTENT, intent.name, None, list(intent.questions), extra=intent.keywords)
+        for i, text in enumerate(kb.out_of_scope):
+            self._add(OUT_OF_SCOPE, f"oos-{i}", None, [text])
+        self._build_statistics()
+        self._build_fts()
+
+    # --- index ------------------------------------------------------------------------------------
+
+    def _add(self, kind: str, key: str, province: str | None, texts: list[str], extra: Iterable[str] = ()) -> None:
+        phrasings = [tuple(self.normalizer(t)) for t in texts]
+        keywords = [tuple(self.normalizer(k)) for k in extra]
+        if keywords:
+            # Keywords extend the item's vocabulary but are not a question on their own.
+            phrasings.append(tuple(t for k in keywords for t in k))
+        self.items.append(Item(kind, key, fold(province) if province else None, tuple(p for p in phrasings if p)))
+
+    def _build_statistics(self) -> None:
+        df: Counter = Counter()
+        for item in self.items:
+            seen: set[str] = set()
+            for p in item.phrasings:
+                seen |= _terms(p)
+            df.update(seen)
+        n = max(len(self.items), 1)
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
+        self.max_idf = math.log(1 + n)
+        self.vocabulary = sorted({t for t in df if "_" not in t})
+        self.pairs = {t for t in df if "_" in t}
+
+    def _build_fts(self) -> None:
+        self.db = sqlite_utils.Database(memory=True)
+        rows = [
+            {"item": i, "text": " ".join(p)}
+            for i, item in enumerate(self.items)
+            for p in item.phrasings
+        ]
+        self.db["phrasings"].insert_all(rows)
+        self.db["phrasings"].enable_fts(["text"], tokenize="unicode61 remove_diacritics 2")
+
+    # --- query --------------------------------------------------------------------------------------
+
+    def parse(self, text: str) -> Query:
+        toks = self.normalizer(text)
+        corrected: dict[str, str] = {}
+        fixed = list(toks)
+        known = set(self.vocabulary)
+        for i, tok in enumerate(toks):
+            if tok in known or tok.isdigit() or len(tok) < 3:
+                continue
+            best = self._correct(tok, toks, i)
+            if best:
+                corrected[tok] = best
+                fixed[i] = best
+        return Query(text=text, tokens=fixed, terms=Counter(_terms(fixed)), corrected=corrected)
+
+    def _correct(self, tok: str, toks: list[str], i: int) -> str | None:
+        options = process.extract(tok, self.vocabulary, scorer=OSA.distance, score_cutoff=1, limit=8)
+        neighbours = [toks[j] for j in (i - 1, i + 1) if 0 <= j < len(toks)]
+        for word, _dist, _ in sorted(options, key=lambda o: (o[1], -self.idf.get(o[0], 0))):
+            pairs = {f"{n}_{word}" for n in neighbours[:1]} | {f"{word}_{n}" for n in neighbours[1:]}
+            if i == 0 and neighbours:
+                pairs = {f"{word}_{neighbours[0]}"}
+            if pairs & self.pairs:
+                return word
+        return None
+
+    def weight(self, term: str) -> float:
+        parts = term.split("_")
+        if all(p in self.stopwords for p in parts):
+            factor = STOPWORD_WEIGHT
+        elif len(parts) == 2:
+            factor = 0.9
+        else:
+            factor = 1.0
+        return factor * self.idf.get(term, self.max_idf)
+
+    def candidates(self, query: Query, limit: int = 60) -> set[int]:
+        content = [t for t in dict.fromkeys(query.tokens) if t not in self.stopwords] or query.tokens
+        if not content:
+            return set()
+        match = " OR ".join(f'"{t}"' for t in content)
+        sql = (
+            "select phrasings.item from phrasings join phrasings_fts "
+            "on phrasings.rowid = phrasings_fts.rowid where phrasings_fts match ? "
+            "order by bm25(phrasings_fts) limit ?"
+        )
+        return {row[0] for row in self.db.execute(sql, [match, limit]).fetchall()}
+
+    def search(self, text: str, province: str | None = None, limit: int = 5) -> list[Candidate]:
+        """Ranked candidates for `text`, best first. Province-scoped entries only for their province."""
+        query = self.parse(text)
+        if not query.tokens:
+            return []
+        wanted_province = fold(province) if province else None
+        q_weight = {t: self.weight(t) for t in query.terms}
+        q_total = sum(q_weight.values()) or 1.0
+        q_string = " ".join(query.tokens)
+        results: list[Candidate] = []
+        for idx in self.candidates(query):
+            item = self.items[idx]
+            if item.province and item.province != wanted_province:
+                continue
+            score, phrasing = self._score(item, q_weight, q_total, q_string)
+            if item.province:
+                score = min(1.0, score + 0.04)  # the member's own province is the more specific answer
+            results.append(Candidate(item.kind, item.key, round(score, 4), phrasing))
+        results.sort(key=lambda c: c.score, reverse=True)
+        return _dedupe(results)[:limit]
+
+    def _score(
+        self, item: Item, q_weight: dict[str, float], q_total: float, q_string: str
+    ) -> tuple[float, str]:
+        union: set[str] = set()
+        best, best_phrasing = 0.0, ""
+        for p in item.phrasings:
+            p_terms = _terms(p)
+            union |= p_terms
+            matched = sum(w for t, w in q_weight.items() if t in p_terms)
+            recall = matched / q_total
+            p_total = sum(self.weight(t) for t in p_terms) or 1.0
+            precision = min(1.0, matched / p_total)
+            similarity = fuzz.token_set_ratio(q_string, " ".join(p)) / 100
+            ratio = fuzz.ratio(q_string, " ".join(p)) / 100
+            score = 0.45 * recall + 0.2 * precision + 0.2 * similarity + 0.15 * ratio
+            if score > best:
+                best, best_phrasing = score, " ".join(p)
+        item_recall = sum(w for t, w in q_weight.items() if t in union) / q_total
+        return 0.85 * best + 0.15 * item_recall, best_phrasing
+
+
+def _dedupe(results: list[Candidate]) -> list[Candidate]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for c in results:
+        key = (c.kind, c.key if c.kind != OUT_OF_SCOPE else OUT_OF_SCOPE)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out

@@ -1,0 +1,69 @@
+// Web chat: sends text or a button's payload, shows replies and their buttons, polls for staff answers.
+(function () {
+  "use strict";
+  const log = document.getElementById("log");
+  const form = document.getElementById("form");
+  const input = document.getElementById("text");
+
+  function add(cls, html, isText) {
+    const div = document.createElement("div");
+    div.className = "msg " + cls;
+    if (isText) { div.textContent = html; } else { div.innerHTML = html; }
+    log.appendChild(div);
+    log.scrollTop = log.scrollHeight;
+    return div;
+  }
+
+  function showReplies(replies) {
+    for (const r of replies) {
+      add("bot", r.html);
+      if (r.buttons && r.buttons.length) {
+        const box = document.createElement("div");
+        box.className = "buttons";
+        for (const row of r.buttons) {
+          for (const b of row) {
+            const btn = document.createElement("button");
+            btn.type = "button";
+            btn.textContent = b.label;
+            btn.dataset.payload = b.payload;
+            btn.addEventListener("click", () => send({ payload: b.payload }, b.label));
+            box.appendChild(btn);
+          }
+        }
+        log.appendChild(box);
+      }
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  async function send(body, echo) {
+    if (echo) add("user", echo, true);
+    try {
+      const res = await fetch("/api/message", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      const data = await res.json();
+      if (!res.ok) { add("bot error", data.error || "Có lỗi, bà con thử lại nhé.", true); return; }
+      showReplies(data.replies);
+    } catch (e) {
+      add("bot error", "Không kết nối được, bà con thử lại sau nhé.", true);
+    }
+  }
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send({ text: text }, text);
+  });
+
+  async function poll() {
+    try {
+      const res = await fetch("/api/poll");
+      if (res.ok) { const data = await res.json(); if (data.replies.length) showReplies(data.replies); }
+    } catch (e) { /* offline: try again next time */ }
+  }
+  setInterval(poll, 5000);
+  send({ text: "/start" });
+})();

@@ -1,0 +1,120 @@
+"""Free questions: search the knowledge base, then answer, ask "did you mean", or admit not knowing."""
+
+from __future__ import annotations
+
+from bot.kb.model import Entry
+from bot.search import ENTRY, INTENT, OUT_OF_SCOPE, Candidate
+from bot.types import Button, Context, Effect, Message, Outcome, Reply
+from handlers.render import citations_data, entry_button, entry_reply
+
+MAX_CHOICES = 3
+
+
+def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+    if msg.is_payload:
+        kind, _, rest = msg.arg.partition(":")
+        if kind == "e":
+            return show_entry(ctx, rest, msg)
+        if kind == "examples":
+            return examples(ctx)
+        if not msg.text:
+            return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+    text = msg.text.strip()
+    if not text:
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+    return answer(ctx, text, msg.message_id)
+
+
+def visible(ctx: Context, entry: Entry | None) -> bool:
+    if entry is None:
+        return False
+    if not entry.province:
+        return True
+    prov = ctx.kb.find_province(ctx.province)
+    return prov is not None and prov.name == entry.province
+
+
+def show_entry(ctx: Context, entry_id: str, msg: Message) -> Outcome:
+    entry = ctx.kb.entries.get(entry_id)
+    if not visible(ctx, entry):
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+    related = [ctx.kb.entries[r] for r in entry.related if visible(ctx, ctx.kb.entries.get(r))][:2]
+    return Outcome(
+        [entry_reply(ctx, entry, msg.message_id, related)],
+        meta={"kind": "answer", "entry_id": entry.id, "score": 1.0, "citations": citations_data(entry)},
+    )
+
+
+def examples(ctx: Context) -> Outcome:
+    ids = ctx.kb.ui.get("examples") or []
+    buttons = [[entry_button(ctx.kb.entries[i])] for i in ids if i in ctx.kb.entries]
+    return Outcome([Reply(ctx.kb.ui.get("examples_text", ctx.t("empty")), buttons)], meta={"kind": "info"})
+
+
+def decide(ctx: Context, results: list[Candidate]) -> tuple[str, list[Candidate]]:
+    """answer | intent | clarify | unknown, with the candidates that support it."""
+    cfg = ctx.config.search
+    if not results:
+        return "unknown", []
+    top = results[0]
+    if top.kind == OUT_OF_SCOPE and top.score >= cfg.clarify_threshold:
+        return "unknown", []
+    useful = [c for c in results if c.kind != OUT_OF_SCOPE]
+    if not useful:
+        return "unknown", []
+    best = useful[0]
+    if best.score >= cfg.answer_threshold and (best is top or best.score - top.score > -cfg.margin):
+        return ("intent" if best.kind == INTENT else "answer"), useful
+    if best.score >= cfg.clarify_threshold:
+        return "clarify", [c for c in useful if c.score >= cfg.clarify_threshold][:MAX_CHOICES]
+    return "unknown", []
+
+
+def answer(ctx: Context, text: str, message_id: int) -> Outcome:
+    results = ctx.searcher.search(text, province=ctx.province, limit=6)
+    verdict, cands = decide(ctx, results)
+    alternatives = [c for c in cands[1:] if c.kind == ENTRY and c.score >= ctx.config.search.clarify_threshold]
+    alt_data = [
+        {"entry_id": c.key, "score": c.score, "citations": citations_data(ctx.kb.entries[c.key])}
+        for c in alternatives[:MAX_CHOICES]
+    ]
+    if verdict == "intent":
+        top = cands[0]
+        return Outcome(
+            meta={"kind": "intent", "intent": top.key, "score": top.score, "alternatives": alt_data},
+            redirect=f"intent:{top.key}",
+        )
+    if verdict == "answer":
+        top = cands[0]
+        entry = ctx.kb.entries[top.key]
+        extra = [ctx.kb.entries[c.key] for c in alternatives[:2]]
+        if not extra:
+            extra = [ctx.kb.entries[r] for r in entry.related if visible(ctx, ctx.kb.entries.get(r))][:2]
+        return Outcome(
+            [entry_reply(ctx, entry, message_id, extra)],
+            meta={"kind": "answer", "entry_id": entry.id, "score": top.score,
+                  "citations": citations_data(entry), "alternatives": alt_data},
+        )
+    if verdict == "clarify":
+        buttons = []
+        for c in cands:
+            if c.kind == ENTRY:
+                buttons.append([entry_button(ctx.kb.entries[c.key])])
+            elif c.kind == INTENT:
+                label = (ctx.kb.ui.get("intent_labels") or {}).get(c.key, c.key)
+                buttons.append([Button(label, f"intent:{c.key}")])
+        buttons.append([Button(ctx.t("clarify_none"), f"staff:q:{message_id}")])
+        clar_alts = [
+            {"entry_id": c.key, "score": c.score, "citations": citations_data(ctx.kb.entries[c.key])}
+            for c in cands if c.kind == ENTRY
+        ]
+        return Outcome(
+            [Reply(ctx.t("clarify"), buttons)],
+            meta={"kind": "clarify", "score": cands[0].score, "alternatives": clar_alts},
+        )
+    score = results[0].score if results else 0.0
+    return Outcome(
+        [Reply(ctx.t("unknown"))],
+        meta={"kind": "unknown", "score": score},
+        effects=[Effect("ticket", {"reason": "unknown", "text": text})],
+    )

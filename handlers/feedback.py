@@ -1,0 +1,21 @@
+"""👍/👎 under each answer. A 👎 also puts the question in front of the alliance's staff."""
+
+from __future__ import annotations
+
+from bot.types import Context, Effect, Message, Outcome, Reply
+
+
+def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+    sign, _, target = msg.arg.partition(":")
+    if sign not in ("+", "-") or not target.isdigit():
+        return Outcome([Reply(ctx.t("feedback_unknown"))], meta={"kind": "feedback"})
+    target_id = int(target)
+    question = ctx.message_text(target_id)
+    if question is None:
+        return Outcome([Reply(ctx.t("feedback_unknown"))], meta={"kind": "feedback"})
+    value = 1 if sign == "+" else -1
+    effects = [Effect("feedback", {"message_id": target_id, "value": value})]
+    if value > 0:
+        return Outcome([Reply(ctx.t("feedback_thanks"))], meta={"kind": "feedback"}, effects=effects)
+    effects.append(Effect("ticket", {"reason": "negative_feedback", "text": question, "message_id": target_id}))
+    return Outcome([Reply(ctx.t("feedback_sorry"))], meta={"kind": "feedback"}, effects=effects)

@@ -1,0 +1,18 @@
+"""What is stored, and erasing it on request."""
+
+from __future__ import annotations
+
+from bot.types import Button, Context, Effect, Message, Outcome, Reply
+
+
+def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+    action = msg.arg
+    if action == "forget":
+        buttons = [[Button(ctx.t("yes"), "privacy:forget-yes"), Button(ctx.t("no"), "privacy:forget-no")]]
+        return Outcome([Reply(ctx.t("forget_confirm"), buttons)], meta={"kind": "privacy"})
+    if action == "forget-yes":
+        return Outcome([Reply(ctx.t("forget_done"))], meta={"kind": "privacy"}, effects=[Effect("forget")],
+                       end_dialog=True)
+    if action == "forget-no":
+        return Outcome([Reply(ctx.t("forget_kept"))], meta={"kind": "privacy"})
+    return Outcome([Reply(ctx.t("privacy"))], meta={"kind": "privacy"})

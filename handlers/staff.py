@@ -1,0 +1,31 @@
+"""Pass a question to the alliance's staff; they answer through the same chat (staff console)."""
+
+from __future__ import annotations
+
+from bot.types import Context, Effect, Message, Outcome, Reply
+
+FLOW = "staff"
+
+
+def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+    if msg.is_payload:
+        action, _, rest = msg.arg.partition(":")
+        if action == "q" and rest.isdigit():
+            question = ctx.message_text(int(rest))
+            if question:
+                return _send(ctx, question, int(rest))
+        # "start", or a question we can no longer find: ask for it.
+        return Outcome([Reply(ctx.t("staff_ask"))], state={"flow": FLOW}, meta={"kind": "intent", "intent": "staff"})
+    text = msg.text.strip()
+    if state and text:
+        return _send(ctx, text, msg.message_id)
+    return Outcome([Reply(ctx.t("staff_ask"))], state={"flow": FLOW}, meta={"kind": "intent", "intent": "staff"})
+
+
+def _send(ctx: Context, text: str, message_id: int) -> Outcome:
+    return Outcome(
+        [Reply(ctx.t("staff_sent"))],
+        meta={"kind": "staff"},
+        effects=[Effect("ticket", {"reason": "staff_request", "text": text, "message_id": message_id})],
+        end_dialog=True,
+    )

@@ -1,0 +1,40 @@
+"""/start, the menu and help: what a new user sees first."""
+
+from __future__ import annotations
+
+from bot.types import Button, Context, Effect, Message, Outcome, Reply
+
+
+def menu_buttons(ctx: Context) -> list[list[Button]]:
+    return [[Button(label, payload)] for label, payload in ctx.kb.ui.get("menu") or []]
+
+
+def start(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+    """Greets, and honours a deep-link payload naming the province (t.me/bot?start=kontum)."""
+    name = ctx.user.get("name")
+    effects: list[Effect] = []
+    notes: list[str] = []
+    prov = ctx.kb.find_province(msg.arg) if msg.arg else None
+    if prov:
+        effects.append(Effect("profile", {"province": prov.name}))
+        ctx.user["province"] = prov.name
+        notes.append(ctx.t("welcome_province", province=prov.name))
+        if prov.merged_into and prov.merged_into in ctx.kb.provinces:
+            notes.append(ctx.t("province_merged", old=prov.name, new=ctx.kb.provinces[prov.merged_into].name))
+    text = ctx.t("welcome", name_part=f" {name}" if name else "")
+    if notes:
+        text += "\n" + " ".join(notes)
+    return Outcome([Reply(text, menu_buttons(ctx))], meta={"kind": "start"}, effects=effects, end_dialog=True)
+
+
+def menu(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+    return Outcome([Reply(ctx.t("menu"), menu_buttons(ctx))], meta={"kind": "menu"})
+
+
+def help_(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+    return Outcome([Reply(ctx.t("help"))], meta={"kind": "help"})
+
+
+def cancel(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+    text = ctx.t("cancelled") if ctx.active_flow else ctx.t("nothing_to_cancel")
+    return Outcome([Reply(text)], meta={"kind": "cancel"}, end_dialog=True)

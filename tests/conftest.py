@@ -1,0 +1,46 @@
+"""Shared fixtures: the real knowledge base (loaded once), and a fresh app per test on a temp database."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import App, build
+from bot.config import Config
+from bot.kb.loader import load
+from bot.search import Searcher
+
+
+@pytest.fixture(scope="session")
+def kb():
+    return load()
+
+
+@pytest.fixture(scope="session")
+def searcher(kb):
+    return Searcher(kb)
+
+
+@pytest.fixture
+def config(tmp_path) -> Config:
+    cfg = Config()
+    cfg.storage.path = str(tmp_path / "test.sqlite3")
+    cfg.alliance.name = "Liên minh HTX tỉnh Thử"
+    cfg.alliance.phone = "0123 456 789"
+    return cfg
+
+
+@pytest.fixture
+def app(config, kb, searcher) -> App:
+    from bot.engine import Engine
+    from bot.store import Store
+
+    store = Store(config.storage.path)
+    application = App(config, kb, store, Engine(kb, store, config, searcher=searcher))
+    yield application
+    store.close()
+
+
+@pytest.fixture
+def fresh_build(config):
+    """Build the app the way `htx-bot run` does (for start-up tests)."""
+    return lambda: build(config)
