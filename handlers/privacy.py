@@ -8,7 +8,7 @@ from bot.types import Button, Context, Effect, Message, Outcome, Reply
 def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
     action = msg.arg
     if action == "forget":
-        buttons = [[Button(ctx.t("yes"), "privacy:forget-yes"), Button(ctx.t("no"), "privacy:forget-no")]]
+        buttons = [[Button(ctx.t("button_yes"), "privacy:forget-yes"), Button(ctx.t("button_no"), "privacy:forget-no")]]
         return Outcome([Reply(ctx.t("forget_confirm"), buttons)], meta={"kind": "privacy"})
     if action == "forget-yes":
         return Outcome([Reply(ctx.t("forget_done"))], meta={"kind": "privacy"}, effects=[Effect("forget")],

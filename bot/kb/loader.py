@@ -7,6 +7,7 @@ reaches a farmer. Warnings (style, near-duplicates) never block start-up.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from bot.kb.model import (
 )
 from bot.textnorm import Normalizer, fold, nfc
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "knowledge"
+DEFAULT_DIR = Path(os.environ.get("HTX_KNOWLEDGE_DIR") or Path(__file__).resolve().parent.parent.parent / "knowledge")
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
 MIN_QUESTIONS = 4
 REQUIRED_TEXTS = (
@@ -278,6 +279,10 @@ def _load_texts(root: Path, report: Report) -> dict[str, str]:
     data = _read(path, report, dict) or {}
     texts: dict[str, str] = {}
     for key, value in data.items():
+        if not isinstance(key, str):
+            # YAML reads unquoted yes/no/on/off as booleans: a silent way to lose a text.
+            report.error(rel, str(key), None, "key must be text (quote it: YAML reads yes/no/on/off as booleans)")
+            continue
         if not isinstance(value, str) or not value.strip():
             report.error(rel, str(key), None, "must be non-empty text")
             continue

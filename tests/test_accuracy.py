@@ -1,0 +1,38 @@
+"""Accuracy gates on the dev set and on our own held-out questions (tests/questions/*.jsonl)."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import answer_json
+from bot.config import Config
+from bot.engine import Engine
+from bot.evaluate import evaluate, read_cases
+from bot.store import Store
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def engine(kb, searcher):
+    return Engine(kb, Store(":memory:"), Config(), searcher=searcher)
+
+
+def report_for(engine, path):
+    return evaluate(read_cases(path), lambda q, p: answer_json(engine, q, p))
+
+
+def test_dev_set(engine):
+    report = report_for(engine, HERE / "eval" / "dev.jsonl")
+    failures = [(r.case.id, r.case.q, r.answer["entry_id"] or r.answer["kind"]) for r in report.results if not r.top1]
+    assert report.top1 >= 0.90, failures
+    assert report.top3 >= 0.97, failures
+    assert report.out_of_scope_unknown >= 0.90, failures
+
+
+@pytest.mark.parametrize("path", sorted((HERE / "questions").glob("*.jsonl")), ids=lambda p: p.name)
+def test_own_questions(engine, path):
+    report = report_for(engine, path)
+    failures = [(r.case.id, r.case.q, r.answer["entry_id"] or r.answer["kind"]) for r in report.results if not r.top3]
+    assert report.top1 >= 0.80, failures
+    assert report.top3 >= 0.90, failures

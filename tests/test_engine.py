@@ -1,0 +1,144 @@
+"""The engine and the basic conversations, driven as a channel would drive them."""
+
+from bot.engine import Engine
+from bot.store import Store
+from bot.types import Incoming
+
+
+def send(app, text=None, payload=None, user="u1", channel="web", **kw):
+    return [s.reply for s in app.engine.handle(Incoming(channel, user, text=text, payload=payload, **kw))]
+
+
+def payloads(reply):
+    return [b.payload for row in reply.buttons for b in row]
+
+
+def test_start_shows_menu_and_honours_province_deep_link(app):
+    (reply,) = send(app, "/start kontum")
+    assert "Trợ lý HTX" in reply.text and "Kon Tum" in reply.text and "Quảng Ngãi" in reply.text
+    assert "intent:eligibility" in payloads(reply)
+    assert app.store.user("web", "u1")["province"] == "Kon Tum"
+
+
+def test_answer_has_sources_today_and_feedback_buttons(app):
+    (reply,) = send(app, "người nước ngoài có được vào hợp tác xã không")
+    assert "Nguồn:" in reply.text and "23/2012/QH13" in reply.text
+    assert "Hiện nay:" in reply.text  # the 2012 law is no longer in force
+    assert any(p.startswith("fb:+:") for p in payloads(reply))
+    row = app.store.conn.execute("select kind, entry_id, score from messages").fetchone()
+    assert row["kind"] == "answer" and row["entry_id"] and row["score"] > 0
+
+
+def test_unknown_is_honest_logs_for_staff_and_gives_contact(app):
+    (reply,) = send(app, "giá heo hơi hôm nay bao nhiêu một ký")
+    assert "chưa chắc" in reply.text and app.config.alliance.phone in reply.text
+    (ticket,) = app.store.tickets()
+    assert ticket["reason"] == "unknown" and "heo" in ticket["text"]
+
+
+def test_feedback_buttons(app):
+    (answer,) = send(app, "góp vốn tối đa bao nhiêu")
+    up = next(p for p in payloads(answer) if p.startswith("fb:+:"))
+    down = up.replace("fb:+:", "fb:-:")
+    (thanks,) = send(app, payload=up)
+    assert "Cảm ơn" in thanks.text
+    (sorry,) = send(app, payload=down)
+    assert "cán bộ" in sorry.text
+    fb = app.store.conn.execute("select value from feedback").fetchall()
+    assert [r["value"] for r in fb] == [-1]  # the second press replaced the first
+    assert app.store.tickets()[0]["reason"] == "negative_feedback"
+
+
+def test_feedback_on_someone_elses_message_is_ignored(app):
+    (answer,) = send(app, "góp vốn tối đa bao nhiêu", user="alice")
+    down = next(p for p in payloads(answer) if p.startswith("fb:-:"))
+    (reply,) = send(app, payload=down, user="mallory")
+    assert app.store.conn.execute("select count(*) from feedback").fetchone()[0] == 0
+    assert app.store.tickets() == []
+    assert reply.text
+
+
+def test_staff_conversation(app):
+    (ask,) = send(app, "/canbo")
+    assert "gõ câu hỏi" in ask.text
+    (done,) = send(app, "HTX tôi bị nợ thuế thì làm sao")
+    assert "Đã gửi" in done.text
+    (ticket,) = app.store.tickets()
+    assert ticket["reason"] == "staff_request" and "nợ thuế" in ticket["text"]
+    assert app.store.dialog("web", "u1")[0] is None
+
+
+def test_cancel(app):
+    send(app, "/canbo")
+    (reply,) = send(app, "/huy")
+    assert "Đã dừng" in reply.text and app.store.dialog("web", "u1")[0] is None
+    (reply,) = send(app, "/huy")
+    assert "không có việc" in reply.text
+
+
+def test_province_conversation(app):
+    send(app, "/tinh")
+    (bad,) = send(app, "Atlantis")
+    assert "chưa nhận ra" in bad.text
+    (ok,) = send(app, "tra vinh")
+    assert "Trà Vinh" in ok.text and "Vĩnh Long" in ok.text
+    assert app.store.user("web", "u1")["province"] == "Trà Vinh"
+
+
+def test_photo_gets_a_polite_reply_and_keeps_the_conversation(app):
+    send(app, "/canbo")
+    (reply,) = send(app, attachment="photo")
+    assert "chữ" in reply.text
+    assert app.store.dialog("web", "u1")[0]["flow"] == "staff"
+
+
+def test_long_junk_is_cut_and_said(app):
+    replies = send(app, "x" * 50_000)
+    assert "dài quá" in replies[0].text
+    stored = app.store.conn.execute("select text from messages").fetchone()["text"]
+    assert len(stored) <= 8000
+
+
+def test_stale_or_forged_payloads_do_not_crash(app):
+    for payload in ["faq:e:khong-ton-tai", "fb:+:999999", "fb:x:abc", "nope:zzz", "staff:q:abc", ":::", "intent:nope"]:
+        replies = send(app, payload=payload)
+        assert replies and all(r.text for r in replies), payload
+
+
+def test_privacy_forget(app):
+    send(app, "số điện thoại tôi là 0912345678, htx là gì")
+    (confirm,) = send(app, "/xoadulieu")
+    assert "privacy:forget-yes" in payloads(confirm)
+    (done,) = send(app, payload="privacy:forget-yes")
+    assert "Đã xóa" in done.text
+    texts = [r["text"] for r in app.store.conn.execute("select text from messages").fetchall()]
+    assert not any(t and "0912345678" in t for t in texts)
+
+
+def test_dialog_survives_restart_and_expires(app, kb, searcher, config):
+    send(app, "/canbo")
+    restarted = Engine(kb, Store(config.storage.path), config, searcher=searcher)
+    restarted.handle(Incoming("web", "u1", text="câu hỏi sau khi khởi động lại"))
+    assert "khởi động lại" in app.store.tickets()[0]["text"]
+
+    now = [0.0]
+    clocked = Engine(kb, Store(config.storage.path, clock=lambda: now[0]), config, searcher=searcher,
+                     clock=lambda: now[0])
+    clocked.handle(Incoming("web", "u2", text="/canbo"))
+    now[0] += config.dialog.expiry_minutes * 60 + 1
+    replies = [s.reply for s in clocked.handle(Incoming("web", "u2", text="htx là gì"))]
+    assert "quá hạn" in replies[0].text
+    assert len(app.store.tickets()) == 1  # the late text was answered as a question, not sent to staff
+
+
+def test_handler_crash_is_recorded_and_user_told(app, monkeypatch):
+    import handlers
+
+    def boom(*args):
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(handlers.HANDLERS, "help", boom)
+    (reply,) = send(app, "/help")
+    assert "trục trặc" in reply.text
+    row = app.store.conn.execute("select status, error from messages").fetchone()
+    assert row["status"] == "failed" and "RuntimeError" in row["error"]

@@ -1,0 +1,92 @@
+"""The knowledge base refuses bad data and names file, entry and field."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.kb.loader import DEFAULT_DIR, KnowledgeError, load, load_with_report
+
+
+@pytest.fixture
+def kbdir(tmp_path) -> Path:
+    target = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_DIR, target)
+    return target
+
+
+def add_entries(kbdir: Path, body: str) -> None:
+    (kbdir / "entries" / "zz-test.yaml").write_text("topic: Thử\nentries:\n" + body, encoding="utf-8")
+
+
+GOOD = """
+  - id: zz-ok
+    title: Một câu hỏi thử
+    questions: [câu một, câu hai, câu ba, câu bốn]
+    answer: Trả lời thử.
+    citations:
+      - {doc: 17/2023/QH15, article: 4}
+"""
+
+
+def errors(kbdir):
+    _, report = load_with_report(kbdir)
+    return [str(p) for p in report.errors]
+
+
+def test_shipped_knowledge_base_is_valid():
+    kb, report = load_with_report()
+    assert not report.errors, "\n".join(map(str, report.errors))
+    assert len(kb.entries) >= 30
+
+
+def test_good_entry_loads(kbdir):
+    add_entries(kbdir, GOOD)
+    assert "zz-ok" in load(kbdir).entries
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (GOOD.replace("    citations:\n      - {doc: 17/2023/QH15, article: 4}\n", ""), "zz-ok › citations"),
+        (GOOD.replace("17/2023/QH15", "99/2099/QH99"), "zz-ok › citations[0].doc"),
+        (GOOD.replace("article: 4", "article: 400"), "zz-ok › citations[0].article"),
+        (GOOD.replace("article: 4", "article: bốn"), "zz-ok › citations[0].article"),
+        (GOOD.replace("{doc: 17/2023/QH15, article: 4}", "{doc: 23/2012/QH13, article: 4}"), "zz-ok › today"),
+        (GOOD.replace("    answer: Trả lời thử.\n", ""), "zz-ok › answer"),
+        (GOOD.replace("id: zz-ok", "id: Có Dấu"), "#1 › id"),
+        (GOOD + "    colour: red\n", "zz-ok › colour"),
+        (GOOD + "    related: [khong-co]\n", "zz-ok › related"),
+        (GOOD + "    province: Atlantis\n", "zz-ok › province"),
+        (GOOD + GOOD, "zz-ok › id"),
+    ],
+)
+def test_errors_name_file_entry_and_field(kbdir, body, expected):
+    add_entries(kbdir, body)
+    found = errors(kbdir)
+    assert any("knowledge/entries/zz-test.yaml" in e and expected in e for e in found), found
+
+
+def test_invalid_yaml_is_reported_with_file(kbdir):
+    (kbdir / "entries" / "zz-broken.yaml").write_text("topic: [unclosed\n", encoding="utf-8")
+    assert any("zz-broken.yaml" in e and "YAML" in e for e in errors(kbdir))
+
+
+def test_missing_required_text_is_reported(kbdir):
+    texts = (kbdir / "texts.yaml").read_text(encoding="utf-8")
+    (kbdir / "texts.yaml").write_text(texts.replace("unknown: |", "unknown_gone: |"), encoding="utf-8")
+    assert any("texts.yaml › unknown" in e for e in errors(kbdir))
+
+
+def test_load_raises_with_every_error(kbdir):
+    add_entries(kbdir, GOOD.replace("17/2023/QH15", "nope") + GOOD.replace("zz-ok", "zz-two").replace("answer:", "x:"))
+    with pytest.raises(KnowledgeError) as err:
+        load(kbdir)
+    assert "zz-ok" in str(err.value) and "zz-two" in str(err.value)
+
+
+def test_every_entry_citing_an_old_document_says_what_applies_today(kb):
+    for entry in kb.entries.values():
+        old = [c for c in entry.citations if not kb.document(c.doc).in_force]
+        if old:
+            assert entry.today, entry.id

@@ -1,0 +1,79 @@
+"""Search and the answer / clarify / unknown decision, on the shipped knowledge base."""
+
+import unicodedata
+
+import pytest
+
+from bot.engine import Engine
+from bot.store import Store
+
+
+@pytest.fixture(scope="module")
+def engine(kb, searcher, tmp_path_factory):
+    from bot.config import Config
+
+    cfg = Config()
+    store = Store(":memory:")
+    return Engine(kb, store, cfg, searcher=searcher)
+
+
+def ask(engine, q, province=None):
+    return engine.preview(q, province=province).meta
+
+
+def cites(meta, doc, article=None):
+    return any(c["doc"] == doc and (article is None or c["article"] == article) for c in meta.get("citations") or [])
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Điều kiện để trở thành thành viên hợp tác xã",
+        "dieu kien de tro thanh thanh vien hop tac xa",  # no tones
+        "DIEU KIEN VAO HTX",  # abbreviation, capitals
+        "điều kiện trở thành thành vien htx ạ",  # partly toned, politeness particle
+        unicodedata.normalize("NFD", "Điều kiện để trở thành thành viên hợp tác xã"),  # combining marks
+    ],
+)
+def test_same_question_however_typed(engine, question):
+    meta = ask(engine, question)
+    assert meta["kind"] == "answer" and cites(meta, "23/2012/QH13", 13), meta
+
+
+def test_typo_is_forgiven(engine):
+    meta = ask(engine, "thanh vein htx gop von toi da bao nhieu")
+    assert meta["kind"] == "answer" and cites(meta, "23/2012/QH13", 17), meta
+
+
+def test_out_of_scope_is_unknown(engine):
+    for q in ["giá cà phê hôm nay", "mai có bão không", "kết quả xổ số miền nam", "asdkjh qwe zxcv"]:
+        assert ask(engine, q)["kind"] == "unknown", q
+
+
+def test_empty_and_junk_never_crash(engine):
+    for q in ["", "   ", "🙂🙂🙂", "?!?!", "a" * 5000, "<script>alert(1)</script>", "\x00\x01"]:
+        assert ask(engine, q)["kind"] in ("unknown", "info", "clarify", "answer")
+
+
+def test_intents_are_recognised(engine):
+    assert ask(engine, "cho tôi gặp cán bộ liên minh")["intent"] == "staff"
+
+
+def test_scores_are_bounded_and_ranked(searcher):
+    results = searcher.search("vốn góp của thành viên", limit=5)
+    scores = [c.score for c in results]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0 <= s <= 1 for s in scores)
+
+
+def test_provincial_entries_only_for_their_province(kb, searcher):
+    provincial = [e for e in kb.entries.values() if e.province]
+    if not provincial:
+        pytest.skip("no provincial entries yet")
+    entry = provincial[0]
+    question = entry.questions[0]
+    own = searcher.search(question, province=entry.province)
+    assert own and own[0].key == entry.id
+    other = "Hà Nội" if entry.province != "Hà Nội" else "Huế"
+    assert all(c.key != entry.id for c in searcher.search(question, province=other))
+    assert all(c.key != entry.id for c in searcher.search(question, province=None))

@@ -1,0 +1,81 @@
+"""The web chat through aiohttp's test client."""
+
+import pytest
+from aiohttp import web
+
+from bot.channels import web as web_channel
+from bot.types import Reply
+
+
+@pytest.fixture
+async def client(app, aiohttp_client):
+    webapp = web.Application()
+    web_channel.setup(webapp, app)
+    return await aiohttp_client(webapp)
+
+
+async def test_page_sets_cookie_and_renders(client):
+    resp = await client.get("/")
+    assert resp.status == 200
+    assert "Trợ lý HTX" in await resp.text()
+    assert web_channel.COOKIE in resp.cookies
+
+
+async def test_question_roundtrip_with_buttons(client, app):
+    resp = await client.post("/api/message", json={"text": "điều kiện vào htx"})
+    data = await resp.json()
+    assert resp.status == 200
+    (reply,) = data["replies"]
+    assert "Nguồn:" in reply["text"] and "<b>" in reply["html"]
+    assert reply["buttons"] and reply["buttons"][0][0]["payload"].startswith("fb:+:")
+    # The reply was delivered in the response: nothing left pending in the outbox.
+    assert app.store.due_replies("web") == []
+
+
+async def test_button_payload(client):
+    await client.post("/api/message", json={"text": "/start"})
+    resp = await client.post("/api/message", json={"payload": "help:show"})
+    assert "Cách dùng" in (await resp.json())["replies"][0]["text"]
+
+
+async def test_html_is_escaped(client):
+    resp = await client.post("/api/message", json={"text": "<img src=x onerror=alert(1)>"})
+    for reply in (await resp.json())["replies"]:
+        assert "<img" not in reply["html"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1,2]", b'{"text": 5}', b"{}", b'{"text": ""}', b"\xff\xfe", b'{"payload": {"a": 1}}'],
+)
+async def test_bad_requests_get_clear_errors(client, body):
+    resp = await client.post("/api/message", data=body, headers={"Content-Type": "application/json"})
+    assert resp.status == 400
+    assert "error" in await resp.json()
+
+
+async def test_oversized_body_is_refused(client):
+    resp = await client.post("/api/message", data=b"{" + b" " * 70_000 + b"}")
+    assert resp.status == 413
+
+
+async def test_forged_cookie_gets_a_new_identity(client):
+    client.session.cookie_jar.update_cookies({web_channel.COOKIE: "../../etc/passwd"})
+    resp = await client.post("/api/message", json={"text": "htx là gì"})
+    assert resp.status == 200
+    assert resp.cookies[web_channel.COOKIE].value != "../../etc/passwd"
+
+
+async def test_poll_delivers_staff_replies_to_the_right_user(client, app):
+    await client.post("/api/message", json={"text": "/start"})
+    uid = client.session.cookie_jar.filter_cookies(client.make_url("/"))[web_channel.COOKIE].value
+    app.store.queue_reply("web", uid, Reply("Cán bộ trả lời: đã nhận."))
+    app.store.queue_reply("web", "someone-else-entirely", Reply("không phải của bạn"))
+    data = await (await client.get("/api/poll")).json()
+    assert [r["text"] for r in data["replies"]] == ["Cán bộ trả lời: đã nhận."]
+    assert (await (await client.get("/api/poll")).json())["replies"] == []
+
+
+async def test_health(client):
+    data = await (await client.get("/healthz")).json()
+    assert data["ok"] and data["entries"] >= 30
