@@ -39,6 +39,7 @@ class SearchConfig:
     answer_threshold: float = 0.62
     clarify_threshold: float = 0.42
     margin: float = 0.06
+    min_coverage: float = 0.5
     max_question_chars: int = 1000
 
 
@@ -88,6 +89,11 @@ class ZaloConfig:
     api_base: str = "https://openapi.zalo.me"
     oauth_base: str = "https://oauth.zaloapp.com"
     webhook_path: str = "/zalo/webhook"
+    # Single-source facts about the OA API, kept adjustable until confirmed on a real OA (docs/zalo.md).
+    reply_window_hours: int = 48
+    max_buttons: int = 5
+    button_title_chars: int = 100
+    button_format: str = "text"  # "text": message.text + buttons; "button": template_type "button"
 
     @property
     def enabled(self) -> bool:
@@ -177,7 +183,7 @@ def _build(data: dict[str, Any]) -> Config:
 
 def _validate(config: Config) -> None:
     s = config.search
-    for name in ("answer_threshold", "clarify_threshold", "margin"):
+    for name in ("answer_threshold", "clarify_threshold", "margin", "min_coverage"):
         if not 0 <= getattr(s, name) <= 1:
             raise ConfigError(f"search.{name}: must be between 0 and 1")
     if s.clarify_threshold > s.answer_threshold:
@@ -190,6 +196,11 @@ def _validate(config: Config) -> None:
         raise ConfigError("telegram.mode: must be \"polling\" or \"webhook\"")
     if config.telegram.mode == "webhook" and config.telegram.token and not config.telegram.webhook_url:
         raise ConfigError("telegram.webhook_url: required when telegram.mode = \"webhook\"")
+    z = config.zalo
+    if z.button_format not in ("text", "button"):
+        raise ConfigError("zalo.button_format: must be \"text\" or \"button\"")
+    if z.reply_window_hours < 1 or z.max_buttons < 1 or z.button_title_chars < 5:
+        raise ConfigError("zalo.reply_window_hours, zalo.max_buttons (>= 1) and zalo.button_title_chars (>= 5): too small")
     if config.dialog.expiry_minutes < 1:
         raise ConfigError("dialog.expiry_minutes: must be at least 1")
     if not config.storage.path:

@@ -47,6 +47,7 @@ class Candidate:
     key: str
     score: float
     phrasing: str = ""
+    coverage: float = 0.0  # share of the question's informative weight this item explains
 
 
 @dataclass
@@ -178,16 +179,16 @@ class Searcher:
             item = self.items[idx]
             if item.province and item.province != wanted_province:
                 continue
-            score, phrasing = self._score(item, q_weight, q_total, q_string)
+            score, phrasing, coverage = self._score(item, q_weight, q_total, q_string)
             if item.province:
                 score = min(1.0, score + 0.04)  # the member's own province is the more specific answer
-            results.append(Candidate(item.kind, item.key, round(score, 4), phrasing))
+            results.append(Candidate(item.kind, item.key, round(score, 4), phrasing, round(coverage, 4)))
         results.sort(key=lambda c: c.score, reverse=True)
         return _dedupe(results)[:limit]
 
     def _score(
         self, item: Item, q_weight: dict[str, float], q_total: float, q_string: str
-    ) -> tuple[float, str]:
+    ) -> tuple[float, str, float]:
         union: set[str] = set()
         best, best_phrasing = 0.0, ""
         for p in item.phrasings:
@@ -203,7 +204,7 @@ class Searcher:
             if score > best:
                 best, best_phrasing = score, " ".join(p)
         item_recall = sum(w for t, w in q_weight.items() if t in union) / q_total
-        return 0.85 * best + 0.15 * item_recall, best_phrasing
+        return 0.85 * best + 0.15 * item_recall, best_phrasing, item_recall
 
 
 def _dedupe(results: list[Candidate]) -> list[Candidate]:

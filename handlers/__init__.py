@@ -13,6 +13,8 @@ HANDLERS: dict[str, Handler] = {
     "start": start.start,
     "menu": start.menu,
     "help": start.help_,
+    "greeting": start.start,
+    "thanks": start.thanks,
     "cancel": start.cancel,
     "fb": feedback.handle,
     "staff": staff.handle,

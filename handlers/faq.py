@@ -56,14 +56,18 @@ def decide(ctx: Context, results: list[Candidate]) -> tuple[str, list[Candidate]
     cfg = ctx.config.search
     if not results:
         return "unknown", []
-    top = results[0]
-    if top.kind == OUT_OF_SCOPE and top.score >= cfg.clarify_threshold:
-        return "unknown", []
     useful = [c for c in results if c.kind != OUT_OF_SCOPE]
     if not useful:
         return "unknown", []
     best = useful[0]
-    if best.score >= cfg.answer_threshold and (best is top or best.score - top.score > -cfg.margin):
+    off_topic = max((c.score for c in results if c.kind == OUT_OF_SCOPE), default=0.0)
+    if off_topic >= cfg.clarify_threshold and off_topic > best.score - cfg.margin:
+        # As close to a known off-topic subject (prices, weather, land titles...) as to any entry.
+        return "unknown", []
+    if best.coverage < cfg.min_coverage:
+        # Much of the question is about something no entry talks about: say so rather than guess.
+        return "unknown", []
+    if best.score >= cfg.answer_threshold:
         return ("intent" if best.kind == INTENT else "answer"), useful
     if best.score >= cfg.clarify_threshold:
         return "clarify", [c for c in useful if c.score >= cfg.clarify_threshold][:MAX_CHOICES]

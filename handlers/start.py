@@ -38,3 +38,7 @@ def help_(ctx: Context, state: dict | None, msg: Message) -> Outcome:
 def cancel(ctx: Context, state: dict | None, msg: Message) -> Outcome:
     text = ctx.t("cancelled") if ctx.active_flow else ctx.t("nothing_to_cancel")
     return Outcome([Reply(text)], meta={"kind": "cancel"}, end_dialog=True)
+
+
+def thanks(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+    return Outcome([Reply(ctx.t("thanks_reply"))], meta={"kind": "smalltalk"})
