@@ -36,10 +36,11 @@ class AllianceConfig:
 
 @dataclass
 class SearchConfig:
-    answer_threshold: float = 0.62
-    clarify_threshold: float = 0.42
-    margin: float = 0.06
-    min_coverage: float = 0.5
+    answer_threshold: float = 0.45
+    confident_threshold: float = 0.6
+    clarify_threshold: float = 0.38
+    margin: float = 0.1
+    min_coverage: float = 0.3
     max_question_chars: int = 1000
 
 
@@ -183,11 +184,13 @@ def _build(data: dict[str, Any]) -> Config:
 
 def _validate(config: Config) -> None:
     s = config.search
-    for name in ("answer_threshold", "clarify_threshold", "margin", "min_coverage"):
+    for name in ("answer_threshold", "confident_threshold", "clarify_threshold", "margin", "min_coverage"):
         if not 0 <= getattr(s, name) <= 1:
             raise ConfigError(f"search.{name}: must be between 0 and 1")
     if s.clarify_threshold > s.answer_threshold:
         raise ConfigError("search.clarify_threshold: must not be above search.answer_threshold")
+    if s.answer_threshold > s.confident_threshold:
+        raise ConfigError("search.answer_threshold: must not be above search.confident_threshold")
     if s.max_question_chars < 50:
         raise ConfigError("search.max_question_chars: must be at least 50")
     if not 0 < config.web.port < 65536:
@@ -200,7 +203,8 @@ def _validate(config: Config) -> None:
     if z.button_format not in ("text", "button"):
         raise ConfigError("zalo.button_format: must be \"text\" or \"button\"")
     if z.reply_window_hours < 1 or z.max_buttons < 1 or z.button_title_chars < 5:
-        raise ConfigError("zalo.reply_window_hours, zalo.max_buttons (>= 1) and zalo.button_title_chars (>= 5): too small")
+        raise ConfigError("zalo.reply_window_hours and zalo.max_buttons must be at least 1, "
+                          "zalo.button_title_chars at least 5")
     if config.dialog.expiry_minutes < 1:
         raise ConfigError("dialog.expiry_minutes: must be at least 1")
     if not config.storage.path:

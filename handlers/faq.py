@@ -94,8 +94,12 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
         extra = [ctx.kb.entries[c.key] for c in alternatives[:2]]
         if not extra:
             extra = [ctx.kb.entries[r] for r in entry.related if visible(ctx, ctx.kb.entries.get(r))][:2]
+        reply = entry_reply(ctx, entry, message_id, extra)
+        if top.score < ctx.config.search.confident_threshold:
+            # Probably right, not certainly: say what we understood, and offer the next best as buttons.
+            reply.text = ctx.t("hedge") + "\n\n" + reply.text
         return Outcome(
-            [entry_reply(ctx, entry, message_id, extra)],
+            [reply],
             meta={"kind": "answer", "entry_id": entry.id, "score": top.score,
                   "citations": citations_data(entry), "alternatives": alt_data},
         )

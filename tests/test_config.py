@@ -53,5 +53,5 @@ def test_secrets_come_from_environment(tmp_path):
 
 
 def test_integers_accepted_for_float_keys(tmp_path):
-    cfg = load_config(write(tmp_path, "[search]\nanswer_threshold = 1\n"), env={})
-    assert cfg.search.answer_threshold == 1.0
+    cfg = load_config(write(tmp_path, "[search]\nconfident_threshold = 1\n"), env={})
+    assert cfg.search.confident_threshold == 1.0 and isinstance(cfg.search.confident_threshold, float)

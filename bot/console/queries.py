@@ -95,6 +95,7 @@ def tickets(
     channel: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    user_key: str | None = None,
 ) -> list[dict[str, Any]]:
     where, args = [], []
     if status:
@@ -106,6 +107,9 @@ def tickets(
     if channel:
         where.append("t.channel = ?")
         args.append(channel)
+    if user_key is not None:
+        where.append("t.user_key = ?")
+        args.append(user_key)
     sql = TICKET_SELECT + (" where " + " and ".join(where) if where else "")
     # Open tickets oldest first (a queue); handled ones newest first (a log).
     sql += " order by t.id " + ("asc" if status == "open" else "desc") + " limit ? offset ?"
@@ -230,6 +234,15 @@ def messages(
     return [dict(r) for r in store.conn.execute(sql, (*args, limit)).fetchall()]
 
 
+def feedback_totals(store: Store, start: float, end: float) -> dict[str, int]:
+    row = store.conn.execute(
+        """select coalesce(sum(value > 0), 0) as up, coalesce(sum(value < 0), 0) as down from feedback
+           where created_at >= ? and created_at < ?""",
+        (start, end),
+    ).fetchone()
+    return {"up": row["up"], "down": row["down"]}
+
+
 def channels(store: Store) -> list[str]:
     return [r["channel"] for r in store.conn.execute("select distinct channel from users order by channel")]
 
@@ -303,11 +316,7 @@ def summary(store: Store, start_day: dt.date, end_day: dt.date, top: int = 15) -
             (t0, t1, t0, t1, t0, t1, top),
         )
     ]
-    fb = q(
-        """select coalesce(sum(value > 0), 0) as up, coalesce(sum(value < 0), 0) as down from feedback
-           where created_at >= ? and created_at < ?""",
-        (t0, t1),
-    ).fetchone()
+    fb = feedback_totals(store, t0, t1)
     ticket_reasons = [
         dict(r)
         for r in q(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from bot.textnorm import Normalizer, fold, nfc
 DEFAULT_DIR = Path(os.environ.get("HTX_KNOWLEDGE_DIR") or Path(__file__).resolve().parent.parent.parent / "knowledge")
 ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
 MIN_QUESTIONS = 4
+STAFF_PHRASINGS = "staff-phrasings.yaml"  # extra phrasings added from the staff console
 REQUIRED_TEXTS = (
     "welcome",
     "help",
@@ -116,6 +117,7 @@ def load_with_report(directory: Path | str | None = None) -> tuple[KnowledgeBase
     provinces = _load_provinces(root, report)
     intents, out_of_scope = _load_intents(root, report)
     entries = _load_entries(root, report, documents, provinces)
+    _merge_staff_phrasings(root, report, entries)
     selfchecks = _load_selfchecks(root, report)
 
     kb = KnowledgeBase(
@@ -491,6 +493,50 @@ def _parse_entry(
         related=tuple(related),
         keywords=tuple(nfc(k) for k in keywords),
     )
+
+
+PHRASING_FIELDS = {"entry", "question", "added", "by", "ticket"}
+
+
+def _merge_staff_phrasings(root: Path, report: Report, entries: dict[str, Entry]) -> None:
+    """knowledge/staff-phrasings.yaml (optional): [{entry, question, ...}] added to those entries' phrasings.
+
+    The staff console writes here instead of into an editor's entry file; a phrasing whose entry is
+    gone is an error, like a broken `related` link.
+    """
+    path = root / STAFF_PHRASINGS
+    if not path.exists():
+        return
+    rel = _rel(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        report.error(rel, None, None, f"not valid YAML: {exc}")
+        return
+    if data is None:
+        return
+    if not isinstance(data, list):
+        report.error(rel, None, None, "top level must be a list of {entry, question}")
+        return
+    for i, raw in enumerate(data):
+        label = f"#{i + 1}"
+        if not isinstance(raw, dict):
+            report.error(rel, label, None, "each item must be a mapping with entry and question")
+            continue
+        for key in sorted(set(raw) - PHRASING_FIELDS):
+            report.error(rel, label, str(key), "unknown field")
+        eid, question = raw.get("entry"), _str(raw.get("question"))
+        if not isinstance(eid, str) or eid not in entries:
+            report.error(rel, label, "entry", f"no entry with id {eid!r}")
+            continue
+        if not question or "\n" in question:
+            report.error(rel, label, "question", "required: one line of text")
+            continue
+        entry = entries[eid]
+        if fold(question) in {fold(q) for q in entry.questions}:
+            report.warn(rel, label, "question", f"already a phrasing of {eid}")
+            continue
+        entries[eid] = replace(entry, questions=(*entry.questions, nfc(question)))
 
 
 def _load_selfchecks(root: Path, report: Report) -> dict[str, Any]:

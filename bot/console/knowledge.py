@@ -1,0 +1,381 @@
+"""Staff additions to knowledge/: extra phrasings and new entries, written only when the loader accepts them.
+
+Nothing here edits an editor's own entry file. Extra phrasings go to knowledge/staff-phrasings.yaml
+(merged by the loader), new entries to knowledge/entries/zz-tu-cong-tac-vien.yaml; both are plain
+YAML a person can review, edit or delete. A change is first written to a temporary copy of the
+knowledge folder and loaded there: it is saved only if it adds no error (`htx-bot kb check` stays as
+clean as it was) and really took effect. The running bot reads knowledge/ at start-up only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rapidfuzz import fuzz
+
+from bot.kb.check import NEAR_DUPLICATE
+from bot.kb.loader import DEFAULT_DIR, ENTRY_ID, STAFF_PHRASINGS, Problem, Report, load_with_report
+from bot.kb.model import KnowledgeBase, doc_key
+from bot.textnorm import fold, nfc
+
+ENTRIES_FILE = "entries/zz-tu-cong-tac-vien.yaml"
+ENTRIES_TOPIC = "Bổ sung từ cán bộ Liên minh HTX"
+ID_PREFIX = "ctv-"
+MAX_TEXT = 4000
+MAX_LINE = 300
+_LOCK = threading.Lock()
+
+PHRASINGS_HEADER = """\
+# Extra phrasings for existing entries, added by alliance staff from the staff console (/console).
+# The loader (bot/kb/loader.py) adds each `question` to the phrasings of the entry `entry`.
+# Edit or delete items freely, then run `htx-bot kb check`. Fields: entry, question, added, by, ticket.
+"""
+ENTRIES_HEADER = f"""\
+# Entries written by alliance staff from the staff console (/console). Review them like any other
+# entry (facts, citations, what applies today); edit freely in the usual format, or move one into its
+# topic's file, then run `htx-bot kb check`.
+topic: {ENTRIES_TOPIC}
+entries:
+"""
+
+
+@dataclass
+class Draft:
+    """A new entry as typed in the console form."""
+
+    id: str = ""
+    title: str = ""
+    questions: list[str] = field(default_factory=list)
+    answer: str = ""
+    today: str = ""
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    province: str = ""
+    related: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    ok: bool
+    codes: list[str] = field(default_factory=list)  # form problems, shown in Vietnamese by the template
+    problems: list[str] = field(default_factory=list)  # loader errors this change would add
+    near: list[dict[str, str]] = field(default_factory=list)  # phrasings that search may confuse
+    entry_id: str = ""
+    path: str = ""
+
+
+def root_dir(config) -> Path:
+    return Path(config.knowledge.path) if config.knowledge.path else DEFAULT_DIR
+
+
+# --- public API -------------------------------------------------------------------------------------
+
+
+def add_phrasing(root: Path, entry_id: str, question: str, staff: str, ticket: int | None,
+                 day: dt.date) -> Result:
+    """Append `question` as an extra phrasing of `entry_id` to knowledge/staff-phrasings.yaml."""
+    question = _one_line(question)
+    codes = []
+    if not question:
+        codes.append("question_required")
+    elif len(question) > MAX_LINE:
+        codes.append("too_long")
+    if not ENTRY_ID.fullmatch(entry_id or ""):
+        codes.append("entry_unknown")
+    if codes:
+        return Result(False, codes)
+    record: dict[str, Any] = {"entry": entry_id, "question": question, "added": day, "by": staff or None}
+    if ticket:
+        record["ticket"] = ticket
+    record = {k: v for k, v in record.items() if v is not None}
+    path = root / STAFF_PHRASINGS
+    with _LOCK:
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        appended = (old if old.strip() else PHRASINGS_HEADER)
+        appended = _with_newline(appended) + _dump([record])
+        data = _safe_load(old)
+        redumped = PHRASINGS_HEADER + _dump([*(data if isinstance(data, list) else []), record])
+
+        def took_effect(kb: KnowledgeBase) -> bool:
+            entry = kb.entries.get(entry_id)
+            return entry is not None and nfc(question) in entry.questions
+
+        before, report = load_with_report(root)
+        if before is not None and entry_id not in before.entries:
+            return Result(False, ["entry_unknown"])
+        if before is not None and fold(question) in {fold(q) for q in before.entries[entry_id].questions}:
+            return Result(False, ["question_exists"])
+        return _commit(root, STAFF_PHRASINGS, [appended, redumped], took_effect, [question], entry_id, report)
+
+
+def add_entry(root: Path, draft: Draft, staff: str, ticket: int | None, day: dt.date) -> Result:
+    """Append a new entry to knowledge/entries/zz-tu-cong-tac-vien.yaml."""
+    with _LOCK:
+        before, report = load_with_report(root)
+        taken = set(before.entries) if before else set()
+        taken |= {e.get("id") for e in staff_entries(root) if isinstance(e, dict)}
+        codes = check_draft(draft, before, taken)
+        if codes:
+            return Result(False, codes)
+        entry_id = draft.id or suggest_id(draft.title, taken)
+        entry = _entry_data(draft, entry_id)
+        note = f"# added from the staff console on {day.isoformat()}"
+        if staff:
+            note += f" by {_one_line(staff)}"
+        if ticket:
+            note += f", from ticket #{ticket}"
+        path = root / ENTRIES_FILE
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        block = _indent(note + "\n" + _dump([entry]), 2)
+        appended = _with_newline(old if old.strip() else ENTRIES_HEADER) + "\n" + block
+        data = _safe_load(old)
+        data = data if isinstance(data, dict) else {"topic": ENTRIES_TOPIC}
+        data["entries"] = [*(data.get("entries") or []), entry]
+        redumped = ENTRIES_HEADER.split("topic:")[0] + _dump(data)
+
+        def took_effect(kb: KnowledgeBase) -> bool:
+            found = kb.entries.get(entry_id)
+            return found is not None and found.file.endswith(ENTRIES_FILE)
+
+        return _commit(root, ENTRIES_FILE, [appended, redumped], took_effect, draft.questions, entry_id, report)
+
+
+def check_draft(draft: Draft, kb: KnowledgeBase | None, taken: set[str]) -> list[str]:
+    """Form problems the loader would also catch, named so the page can say them in Vietnamese."""
+    codes = []
+    if draft.id and not ENTRY_ID.fullmatch(draft.id):
+        codes.append("id_invalid")
+    elif draft.id and draft.id in taken:
+        codes.append("id_taken")
+    if not draft.title:
+        codes.append("title_required")
+    if not draft.answer:
+        codes.append("answer_required")
+    if not draft.questions:
+        codes.append("questions_required")
+    if any(len(q) > MAX_LINE for q in draft.questions) or len(draft.title) > MAX_LINE:
+        codes.append("too_long")
+    if len(draft.answer) > MAX_TEXT or len(draft.today) > MAX_TEXT:
+        codes.append("too_long")
+    if not draft.citations:
+        codes.append("citation_required")
+    for c in draft.citations:
+        if c.get("invalid"):
+            codes.append("citation_number")
+            break
+    if kb is not None and not draft.today:
+        for c in draft.citations:
+            doc = kb.document(c["doc"])
+            if doc is not None and not doc.in_force:
+                codes.append("today_required")
+                break
+    if kb is not None:
+        for c in draft.citations:
+            if kb.document(c["doc"]) is None:
+                codes.append("citation_doc")
+                break
+    return codes
+
+
+def suggest_id(title: str, taken: set[str]) -> str:
+    """'ctv-' and the title without tones: 'ctv-htx-co-duoc-vay-von-khong', unique among `taken`."""
+    slug = re.sub(r"[^a-z0-9]+", "-", fold(title)).strip("-") or "muc"
+    base = (ID_PREFIX + slug)[:44].rstrip("-")
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate = f"{base}-{n}"
+        n += 1
+    return candidate
+
+
+def staff_phrasings(root: Path) -> list[dict[str, Any]]:
+    data = _safe_load(_read(root / STAFF_PHRASINGS))
+    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+
+
+def staff_entries(root: Path) -> list[dict[str, Any]]:
+    data = _safe_load(_read(root / ENTRIES_FILE))
+    entries = data.get("entries") if isinstance(data, dict) else None
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
+def parse_list(text: str, sep: str = "\n") -> list[str]:
+    """Form textarea/field → clean items (one line each, NFC, no blanks or repeats)."""
+    items: list[str] = []
+    for part in (text or "").replace("\r\n", "\n").split(sep):
+        item = _one_line(part)
+        if item and fold(item) not in {fold(i) for i in items}:
+            items.append(item)
+    return items
+
+
+def clean_text(text: str) -> str:
+    """A multi-line form text as it will be stored: NFC, Unix newlines, no trailing spaces."""
+    lines = [line.rstrip() for line in nfc(text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip("\n").strip()
+
+
+# --- internals --------------------------------------------------------------------------------------
+
+
+def _commit(root: Path, rel_path: str, candidates: list[str], took_effect, new_questions: list[str],
+            entry_id: str, base: Report) -> Result:
+    """Try each candidate text on a copy of knowledge/; save the first that adds no error to `base`."""
+    base_errors = _error_keys(base.errors, root)
+    problems: list[str] = []
+    for text in candidates:
+        with tempfile.TemporaryDirectory(prefix="htx-kb-") as tmp:
+            copy = Path(tmp) / root.name
+            shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+            target = copy / rel_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            kb, report = load_with_report(copy)
+            added = [p for p in report.errors if _key(p, copy) not in base_errors]
+        if not added and kb is not None and took_effect(kb):
+            _write_atomic(root / rel_path, text)
+            return Result(True, entry_id=entry_id, path=rel_path, near=_near(kb, entry_id, new_questions))
+        problems = [str(p).replace(str(copy), str(root)) for p in added] or problems
+    return Result(False, ["loader"], problems=problems, entry_id=entry_id)
+
+
+def _key(p: Problem, base: Path) -> tuple:
+    return (p.file.replace(str(base), ""), p.entry, p.field, p.message.replace(str(base), ""))
+
+
+def _error_keys(problems: list[Problem], base: Path) -> set[tuple]:
+    return {_key(p, base) for p in problems}
+
+
+def _near(kb: KnowledgeBase, entry_id: str, questions: list[str]) -> list[dict[str, str]]:
+    """Phrasings of other entries so close to the new ones that search could not tell them apart."""
+    out: list[dict[str, str]] = []
+    others = [(e.id, q, " ".join(kb.normalizer(q))) for e in kb.entries.values() if e.id != entry_id
+              for q in e.questions]
+    for question in questions:
+        mine = " ".join(kb.normalizer(question))
+        for other_id, other_q, norm in others:
+            if fuzz.ratio(mine, norm) >= NEAR_DUPLICATE:
+                out.append({"question": question, "entry": other_id, "other": other_q})
+    return out
+
+
+def _entry_data(draft: Draft, entry_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": entry_id, "title": draft.title, "questions": list(draft.questions)}
+    if draft.keywords:
+        data["keywords"] = _Flow(draft.keywords)
+    data["answer"] = draft.answer + "\n"
+    if draft.today:
+        data["today"] = draft.today + "\n"
+    data["citations"] = [_FlowMap({k: v for k, v in c.items() if k in ("doc", "article", "clause") and v is not None})
+                         for c in draft.citations]
+    if draft.province:
+        data["province"] = draft.province
+    if draft.related:
+        data["related"] = _Flow(draft.related)
+    return data
+
+
+def citations_from_form(docs: list[str], articles: list[str], clauses: list[str],
+                        kb: KnowledgeBase | None) -> list[dict[str, Any]]:
+    """Citation rows of the form → [{doc, article, clause}]; a row with a bad number is flagged."""
+    out = []
+    for i, doc in enumerate(docs):
+        doc = (doc or "").strip()
+        if not doc:
+            continue
+        known = kb.document(doc) if kb is not None else None
+        cit: dict[str, Any] = {"doc": known.number if known else doc}
+        for key, values in (("article", articles), ("clause", clauses)):
+            raw = (values[i] if i < len(values) else "").strip()
+            if not raw:
+                continue
+            if raw.isdigit() and int(raw) > 0:
+                cit[key] = int(raw)
+            else:
+                cit["invalid"] = True
+        if "clause" in cit and "article" not in cit:
+            cit["invalid"] = True
+        out.append(cit)
+    unique: dict[tuple, dict[str, Any]] = {}
+    for c in out:
+        unique.setdefault((doc_key(c["doc"]), c.get("article"), c.get("clause")), c)
+    return list(unique.values())
+
+
+class _Flow(list):
+    """A list written on one line, as editors write keywords: [a, b]."""
+
+
+class _FlowMap(dict):
+    """A mapping written on one line, as editors write citations: {doc: ..., article: 13}."""
+
+
+class _Dumper(yaml.SafeDumper):
+    def increase_indent(self, flow: bool = False, indentless: bool = False):
+        return super().increase_indent(flow, False)  # "questions:\n  - a", like the hand-written files
+
+
+def _represent_str(dumper: yaml.SafeDumper, text: str):
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(_Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+_Dumper.add_representer(_FlowMap, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v.items(),
+                                                                   flow_style=True))
+
+
+def _dump(data: Any) -> str:
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=4096,
+                     default_flow_style=False)
+
+
+def _indent(text: str, n: int) -> str:
+    pad = " " * n
+    return "".join(pad + line if line.strip() else line for line in text.splitlines(keepends=True))
+
+
+def _with_newline(text: str) -> str:
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _safe_load(text: str) -> Any:
+    try:
+        return yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(nfc(text or "").split())
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):  # keep the original file; drop the partial copy
+            os.unlink(tmp)
+        raise
+
