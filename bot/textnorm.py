@@ -35,53 +35,93 @@ def tokens(text: str) -> list[str]:
     return [t for t in _NON_WORD.split(fold(text)) if t]
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
+def toned_tokens(text: str) -> list[str]:
+    """Lower-case NFC tokens that keep their tones: "Bộ máy" → ["bộ", "máy"]."""
+    return [t for t in _WORD.findall(unicodedata.normalize("NFC", text).lower()) if fold(t)]
+
+
+Token = tuple[str, str]  # (toned, folded)
+
+
+def _pair(word: str) -> Token:
+    return word, fold(word)
+
+
+def _matches(rule: Token, typed: Token) -> bool:
+    """A rule written with tones fires on the same toned word, or on a word typed without any tones.
+
+    Folding alone would let "mấy" (how many) rewrite "máy" (machine), "đuổi" catch "dưới".
+    """
+    rule_toned, rule_folded = rule
+    typed_toned, typed_folded = typed
+    if typed_folded != rule_folded:
+        return False
+    return rule_toned == rule_folded or typed_toned == typed_folded or typed_toned == rule_toned
+
+
 @dataclass(frozen=True)
 class Normalizer:
-    """Turns text into the canonical token list used on both sides of search.
+    """Turns text into the canonical folded token list used on both sides of search.
 
-    `abbreviations` maps one folded token to its expansion ("htx" → "hop tac xa");
-    `phrases` maps a folded phrase (tuple of tokens) to its canonical form. Both come from
-    knowledge/synonyms.yaml so content editors can extend them without code.
+    `abbreviations` maps one word to its expansion ("htx" → "hợp tác xã"); `phrases` maps a phrase to
+    its canonical form. Both come from knowledge/synonyms*.yaml so content editors extend them
+    without code, and both respect tones (see `_matches`).
     """
 
-    abbreviations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    phrases: Mapping[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
+    abbreviations: dict[str, list[tuple[Token, tuple[str, ...]]]] = field(default_factory=dict)
+    phrases: dict[str, list[tuple[tuple[Token, ...], tuple[str, ...]]]] = field(default_factory=dict)
     max_phrase: int = 1
 
     @classmethod
     def build(cls, abbreviations: Mapping[str, str], synonym_groups: Iterable[Iterable[str]]) -> Normalizer:
-        abbr = {fold(k).strip(): tuple(tokens(v)) for k, v in abbreviations.items()}
-        phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        abbr: dict[str, list[tuple[Token, tuple[str, ...]]]] = {}
+        for key, value in abbreviations.items():
+            words = toned_tokens(key)
+            if len(words) != 1:
+                continue
+            abbr.setdefault(fold(words[0]), []).append((_pair(words[0]), tuple(tokens(value))))
+        probe = cls(abbreviations=abbr)
+        phrases: dict[str, list[tuple[tuple[Token, ...], tuple[str, ...]]]] = {}
         for group in synonym_groups:
-            forms = [tuple(_expand(tokens(p), abbr)) for p in group]
-            canonical = forms[0]
+            forms = [probe._expand([_pair(w) for w in toned_tokens(p)]) for p in group]
+            canonical = tuple(f for _, f in forms[0])
             for form in forms[1:]:
-                if form and form != canonical:
-                    phrases[form] = canonical
-        longest = max((len(p) for p in phrases), default=1)
+                folded = tuple(f for _, f in form)
+                if form and folded != canonical:
+                    phrases.setdefault(folded[0], []).append((tuple(form), canonical))
+        for rules in phrases.values():
+            rules.sort(key=lambda r: len(r[0]), reverse=True)  # longest phrase first
+        longest = max((len(form) for rules in phrases.values() for form, _ in rules), default=1)
         return cls(abbreviations=abbr, phrases=phrases, max_phrase=longest)
 
+    def _expand(self, words: list[Token]) -> list[Token]:
+        out: list[Token] = []
+        for word in words:
+            for rule, expansion in self.abbreviations.get(word[1], ()):
+                if _matches(rule, word):
+                    out.extend((e, e) for e in expansion)
+                    break
+            else:
+                out.append(word)
+        return out
+
     def __call__(self, text: str) -> list[str]:
-        toks = _expand(tokens(text), self.abbreviations)
+        words = self._expand([_pair(w) for w in toned_tokens(text)])
         if not self.phrases:
-            return toks
+            return [f for _, f in words]
         out: list[str] = []
         i = 0
-        while i < len(toks):
-            for n in range(min(self.max_phrase, len(toks) - i), 0, -1):
-                canonical = self.phrases.get(tuple(toks[i : i + n]))
-                if canonical is not None:
+        while i < len(words):
+            for form, canonical in self.phrases.get(words[i][1], ()):
+                n = len(form)
+                if i + n <= len(words) and all(_matches(r, w) for r, w in zip(form, words[i : i + n], strict=True)):
                     out.extend(canonical)
                     i += n
                     break
             else:
-                out.append(toks[i])
+                out.append(words[i][1])
                 i += 1
         return out
-
-
-def _expand(toks: list[str], abbreviations: Mapping[str, tuple[str, ...]]) -> list[str]:
-    out: list[str] = []
-    for t in toks:
-        out.extend(abbreviations.get(t, (t,)))
-    return out

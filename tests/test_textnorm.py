@@ -51,3 +51,12 @@ def test_shipped_synonyms_cover_chat_abbreviations(kb):
     assert norm("dhtv") == norm("đại hội thành viên")
     assert norm("hdqt") == norm("Hội đồng quản trị")
     assert norm("htx ko") == norm("hợp tác xã không")
+
+
+def test_synonyms_respect_tones_when_typed_with_tones():
+    norm = Normalizer.build({}, [["bao nhiêu", "mấy"], ["khai trừ", "đuổi"]])
+    assert norm("cần mấy người") == ["can", "bao", "nhieu", "nguoi"]
+    assert norm("can may nguoi") == ["can", "bao", "nhieu", "nguoi"]  # no tones at all: the rule applies
+    assert norm("bộ máy hợp tác xã") == ["bo", "may", "hop", "tac", "xa"]  # "máy" is not "mấy"
+    assert norm("dưới mức tối thiểu") == ["duoi", "muc", "toi", "thieu"]  # "dưới" is not "đuổi"
+    assert norm("bị đuổi") == ["bi", "khai", "tru"]
