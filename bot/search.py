@@ -70,6 +70,7 @@ class Searcher:
     """Built once per knowledge base; `search()` is read-only and safe to share."""
 
     def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
         self.normalizer: Normalizer = kb.normalizer
         self.stopwords = frozenset(t for w in kb.stopwords for t in self.normalizer(w))
         self.items: list[Item] = []
@@ -170,14 +171,14 @@ class Searcher:
         query = self.parse(text)
         if not query.tokens:
             return []
-        wanted_province = fold(province) if province else None
+        scope = {fold(p) for p in self.kb.province_scope(province)}
         q_weight = {t: self.weight(t) for t in query.terms}
         q_total = sum(q_weight.values()) or 1.0
         q_string = " ".join(query.tokens)
         results: list[Candidate] = []
         for idx in self.candidates(query):
             item = self.items[idx]
-            if item.province and item.province != wanted_province:
+            if item.province and item.province not in scope:
                 continue
             score, phrasing, coverage = self._score(item, q_weight, q_total, q_string)
             if item.province:

@@ -30,8 +30,7 @@ def visible(ctx: Context, entry: Entry | None) -> bool:
         return False
     if not entry.province:
         return True
-    prov = ctx.kb.find_province(ctx.province)
-    return prov is not None and prov.name == entry.province
+    return entry.province in ctx.kb.province_scope(ctx.province)
 
 
 def show_entry(ctx: Context, entry_id: str, msg: Message) -> Outcome:

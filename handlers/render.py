@@ -10,31 +10,37 @@ from bot.types import Button, Context, Reply
 LABEL_CHARS = 60
 
 
+def _where(c: Citation) -> str:
+    if not c.article:
+        return ""
+    return f"khoản {c.clause} Điều {c.article}" if c.clause else f"Điều {c.article}"
+
+
+def _doc_name(kb: KnowledgeBase, number: str) -> str:
+    doc = kb.document(number)
+    name = doc.short if doc else number
+    return name if doc is None or doc.number in name else f"{name} ({doc.number})"
+
+
 def cite(kb: KnowledgeBase, c: Citation) -> str:
-    """'Điều 17 khoản 1 Luật HTX 2012 (23/2012/QH13)' — the form a member can look up."""
-    doc = kb.document(c.doc)
-    where = ""
-    if c.article:
-        where = f"Điều {c.article}"
-        if c.clause:
-            where = f"khoản {c.clause} {where}"
-    name = doc.short if doc else c.doc
-    if doc and doc.number not in name:
-        name = f"{name} ({doc.number})"
-    return f"{where} {name}".strip()
+    """'khoản 1 Điều 17 Luật HTX 2012 (23/2012/QH13)' — the form a member can look up."""
+    return f"{_where(c)} {_doc_name(kb, c.doc)}".strip()
 
 
 def sources_line(ctx: Context, entry: Entry) -> str:
-    parts = []
-    seen_docs: set[str] = set()
+    """One group per document, in citation order, each saying if the document is no longer in force."""
+    groups: dict[str, list[str]] = {}
     for c in entry.citations:
-        text = cite(ctx.kb, c)
-        doc = ctx.kb.document(c.doc)
-        if doc and not doc.in_force and doc.number not in seen_docs:
+        where = groups.setdefault(c.doc, [])
+        if _where(c) and _where(c) not in where:
+            where.append(_where(c))
+    parts = []
+    for number, places in groups.items():
+        text = f"{', '.join(places)} {_doc_name(ctx.kb, number)}".strip()
+        doc = ctx.kb.document(number)
+        if doc and not doc.in_force:
             since = f" từ {_vn_date(doc.expired)}" if doc.expired else ""
             text += " " + ctx.t("outdated_doc", short=doc.short, since=since)
-        if doc:
-            seen_docs.add(doc.number)
         parts.append(text)
     return f"{ctx.t('sources')} " + "; ".join(parts) + "."
 

@@ -77,3 +77,14 @@ def test_provincial_entries_only_for_their_province(kb, searcher):
     other = "Hà Nội" if entry.province != "Hà Nội" else "Huế"
     assert all(c.key != entry.id for c in searcher.search(question, province=other))
     assert all(c.key != entry.id for c in searcher.search(question, province=None))
+
+
+def test_new_province_sees_documents_of_old_provinces_merged_into_it(kb, searcher):
+    kontum = [e for e in kb.entries.values() if e.province == "Kon Tum"]
+    if not kontum:
+        pytest.skip("no Kon Tum entries")
+    entry = kontum[0]
+    assert kb.province_scope("Quảng Ngãi") == {"Quảng Ngãi", "Kon Tum"}
+    assert kb.province_scope("kontum") == {"Kon Tum"}
+    assert any(c.key == entry.id for c in searcher.search(entry.questions[0], province="quang ngai"))
+    assert all(c.key != entry.id for c in searcher.search(entry.questions[0], province="Hưng Yên"))

@@ -464,6 +464,10 @@ def _parse_entry(
     ):
         report.error(rel, eid, "today", "cites a document no longer in force: say what applies today")
         ok = False
+    if ok and today is not None and not any(docs_by_key[doc_key(c.doc)].in_force for c in citations):
+        replaced = {docs_by_key[doc_key(c.doc)].replaced_by for c in citations} - {None}
+        if replaced:
+            report.warn(rel, eid, "citations", f"cite what applies today too ({', '.join(sorted(replaced))})")
     province = _str(raw.get("province"))
     if province and fold(province) not in province_names:
         report.error(rel, eid, "province", f"{province!r} is not in knowledge/provinces.yaml")

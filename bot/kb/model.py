@@ -100,6 +100,15 @@ class KnowledgeBase:
         template = self.texts[key]
         return template.format(**values) if values else template
 
+    def province_scope(self, name_or_code: str | None) -> frozenset[str]:
+        """Province names whose documents a user of this province sees: their own, and the old
+        provinces merged into it in 2025 (a Quảng Ngãi user also sees old Kon Tum's plan)."""
+        prov = self.find_province(name_or_code)
+        if prov is None:
+            return frozenset()
+        merged = {p.name for p in self.provinces.values() if p.merged_into == prov.code}
+        return frozenset({prov.name} | merged)
+
     def find_province(self, name_or_code: str | None) -> Province | None:
         """Resolve a province from a code, its name or an alias, typed with or without tones."""
         if not name_or_code:

@@ -261,7 +261,9 @@ def _validate_step_options(
         if not isinstance(group, dict):
             errors.append((gfld, "must be {id, label, options}"))
             continue
-        _unknown(group, {"id", "label", "options"}, gfld, errors)
+        _unknown(group, {"id", "label", "options", "aliases"}, gfld, errors)
+        if "aliases" in group and not _str_list(group["aliases"], allow_empty=True):
+            errors.append((f"{gfld}.aliases", "must be a list of words or phrases"))
         gid = group.get("id")
         if not isinstance(gid, str) or not OPTION_ID.fullmatch(gid):
             errors.append((f"{gfld}.id", "required: lower-case ASCII, digits and '_', at most 16 characters"))
