@@ -76,6 +76,8 @@ def decide(ctx: Context, results: list[Candidate]) -> tuple[str, list[Candidate]
 def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     results = ctx.searcher.search(text, province=ctx.province, limit=6)
     verdict, cands = decide(ctx, results)
+    if verdict in ("answer", "clarify") and cands[0].kind == ENTRY and ctx.searcher.about_other_subject(text):
+        verdict, cands = "unknown", []
     alternatives = [c for c in cands[1:] if c.kind == ENTRY and c.score >= ctx.config.search.clarify_threshold]
     alt_data = [
         {"entry_id": c.key, "score": c.score, "citations": citations_data(ctx.kb.entries[c.key])}

@@ -88,3 +88,12 @@ def test_new_province_sees_documents_of_old_provinces_merged_into_it(kb, searche
     assert kb.province_scope("kontum") == {"Kon Tum"}
     assert any(c.key == entry.id for c in searcher.search(entry.questions[0], province="quang ngai"))
     assert all(c.key != entry.id for c in searcher.search(entry.questions[0], province="Hưng Yên"))
+
+
+def test_questions_about_other_organisations_are_not_answered(engine):
+    for q in ["công ty cổ phần cần mấy cổ đông", "ban quản trị chung cư nhiệm kỳ mấy năm",
+              "hội nông dân xã có nhiệm vụ gì"]:
+        assert ask(engine, q)["kind"] == "unknown", q
+    # ... but the same words in a question about a cooperative are fine.
+    meta = ask(engine, "hợp tác xã có được góp vốn thành lập công ty cổ phần không")
+    assert meta["kind"] == "answer", meta

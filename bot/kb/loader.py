@@ -115,7 +115,7 @@ def load_with_report(directory: Path | str | None = None) -> tuple[KnowledgeBase
     texts = _load_texts(root, report)
     ui = _read(root / "ui.yaml", report, dict) or {}
     provinces = _load_provinces(root, report)
-    intents, out_of_scope = _load_intents(root, report)
+    intents, subject_lists = _load_intents(root, report)
     entries = _load_entries(root, report, documents, provinces)
     _merge_staff_phrasings(root, report, entries)
     selfchecks = _load_selfchecks(root, report)
@@ -124,7 +124,9 @@ def load_with_report(directory: Path | str | None = None) -> tuple[KnowledgeBase
         documents=documents,
         entries=entries,
         intents=intents,
-        out_of_scope=out_of_scope,
+        out_of_scope=subject_lists["out_of_scope"],
+        other_subjects=subject_lists["other_subjects"],
+        cooperative_terms=subject_lists["cooperative_terms"],
         normalizer=normalizer,
         stopwords=frozenset(fold(w) for w in stopwords),
         texts=texts,
@@ -322,7 +324,7 @@ def _load_provinces(root: Path, report: Report) -> dict[str, Province]:
     return provinces
 
 
-def _load_intents(root: Path, report: Report) -> tuple[dict[str, Intent], tuple[str, ...]]:
+def _load_intents(root: Path, report: Report) -> tuple[dict[str, Intent], dict[str, tuple[str, ...]]]:
     path = root / "intents.yaml"
     rel = _rel(path)
     data = _read(path, report, dict) or {}
@@ -334,11 +336,14 @@ def _load_intents(root: Path, report: Report) -> tuple[dict[str, Intent], tuple[
             continue
         keywords = raw.get("keywords") or []
         intents[str(name)] = Intent(str(name), tuple(nfc(q) for q in questions), tuple(keywords))
-    oos = data.get("out_of_scope") or []
-    if not isinstance(oos, list) or not all(isinstance(q, str) for q in oos):
-        report.error(rel, None, "out_of_scope", "must be a list of phrasings")
-        oos = []
-    return intents, tuple(nfc(q) for q in oos)
+    lists = {}
+    for key in ("out_of_scope", "other_subjects", "cooperative_terms"):
+        value = data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(q, str) and q.strip() for q in value):
+            report.error(rel, None, key, "must be a list of phrases")
+            value = []
+        lists[key] = tuple(nfc(q) for q in value)
+    return intents, lists
 
 
 ENTRY_FIELDS = {

@@ -84,6 +84,8 @@ class KnowledgeBase:
     ui: dict[str, Any]
     provinces: dict[str, Province]
     selfchecks: dict[str, Any] = field(default_factory=dict)
+    other_subjects: tuple[str, ...] = ()
+    cooperative_terms: tuple[str, ...] = ()
 
     def document(self, number: str) -> Document | None:
         return self._docs_by_key().get(doc_key(number))
