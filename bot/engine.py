@@ -130,9 +130,10 @@ class Engine:
 
     def _context(self, user: dict[str, Any], message_id: int = 0) -> Context:
         def message_text(mid: int) -> str | None:
+            """The user's own message: its text, or for a button press what it led to."""
             row = self.store.message(mid)
             if row and row["channel"] == user.get("channel") and row["user_key"] == user.get("user_key"):
-                return row["text"]
+                return row["text"] or f"[{row['entry_id'] or row['payload'] or row['kind'] or 'nút bấm'}]"
             return None
 
         return Context(

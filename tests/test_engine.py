@@ -142,3 +142,12 @@ def test_handler_crash_is_recorded_and_user_told(app, monkeypatch):
     assert "trục trặc" in reply.text
     row = app.store.conn.execute("select status, error from messages").fetchone()
     assert row["status"] == "failed" and "RuntimeError" in row["error"]
+
+
+def test_feedback_on_an_answer_reached_by_a_button(app):
+    (answer,) = send(app, payload="faq:e:l12-dk-thanh-vien")
+    down = next(p for p in payloads(answer) if p.startswith("fb:-:"))
+    (sorry,) = send(app, payload=down)
+    assert "cán bộ" in sorry.text
+    (ticket,) = app.store.tickets()
+    assert ticket["reason"] == "negative_feedback" and "l12-dk-thanh-vien" in ticket["text"]

@@ -79,3 +79,13 @@ async def test_poll_delivers_staff_replies_to_the_right_user(client, app):
 async def test_health(client):
     data = await (await client.get("/healthz")).json()
     assert data["ok"] and data["entries"] >= 30
+
+
+async def test_chunked_body_is_read_whole(client):
+    async def chunks():
+        for part in (b'{"text": "', "điều kiện".encode(), " vào htx\"}".encode()):
+            yield part
+
+    resp = await client.post("/api/message", data=chunks(), headers={"Content-Type": "application/json"})
+    assert resp.status == 200
+    assert "Nguồn:" in (await resp.json())["replies"][0]["text"]

@@ -77,8 +77,8 @@ async def message(request: web.Request) -> web.Response:
     if request.content_length and request.content_length > MAX_BODY:
         return _error(413, "Tin nhắn quá dài.")
     try:
-        raw = await request.content.read(MAX_BODY + 1)
-        if len(raw) > MAX_BODY:
+        raw = await _read_limited(request, MAX_BODY)
+        if raw is None:
             return _error(413, "Tin nhắn quá dài.")
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -95,6 +95,18 @@ async def message(request: web.Request) -> web.Response:
         app.store.mark_sent(s.id)
     body = {"replies": [reply_json(s.reply.text, s.reply.buttons) for s in sent]}
     return _with_cookie(web.json_response(body), uid, new)
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, however it was chunked; None when it is longer than `limit`."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def poll(request: web.Request) -> web.Response:
