@@ -8,6 +8,7 @@ embedded default: web chat on 127.0.0.1 and a local SQLite file, no tokens neede
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -199,6 +200,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("telegram.mode: must be \"polling\" or \"webhook\"")
     if config.telegram.mode == "webhook" and config.telegram.token and not config.telegram.webhook_url:
         raise ConfigError("telegram.webhook_url: required when telegram.mode = \"webhook\"")
+    if config.telegram.secret_token and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", config.telegram.secret_token):
+        raise ConfigError("telegram.secret_token: 1-256 characters of A-Z, a-z, 0-9, _ and - only")
     z = config.zalo
     if z.button_format not in ("text", "button"):
         raise ConfigError("zalo.button_format: must be \"text\" or \"button\"")

@@ -76,8 +76,11 @@ class OutboxWorker:
                 await self.drain()
             except Exception:
                 log.exception("outbox worker for %s", self.channel)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that arrives
+            # while the event fires, and stop() would then wait forever.
             try:
-                await asyncio.wait_for(self.wakeup.wait(), timeout=self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self.wakeup.wait()
             except TimeoutError:
                 pass
             self.wakeup.clear()

@@ -107,6 +107,33 @@ MIGRATIONS: list[str] = [
         updated_at real not null
     );
     """,
+    # Self-check results (bot/selfcheck_store.py): the answers and the verdict; contact only with consent.
+    """
+    create table selfcheck_results (
+        id integer primary key,
+        check_name text not null,
+        channel text not null,
+        user_key text not null,
+        message_id integer,
+        answers text not null,
+        result text not null,
+        consent integer not null default 0,
+        contact_name text,
+        contact_phone text,
+        created_at real not null,
+        sent_to_staff integer not null default 0,
+        sent_at real,
+        check (consent = 1 or (contact_name is null and contact_phone is null))
+    );
+    create index selfcheck_results_user on selfcheck_results (channel, user_key);
+    create index selfcheck_results_sent on selfcheck_results (sent_to_staff, created_at);
+    """,
+    # Staff console (bot/console/): reports and exports select by date range.
+    """
+    create index messages_received on messages (received_at);
+    create index tickets_created on tickets (created_at);
+    create index feedback_created on feedback (created_at);
+    """,
 ]
 
 # Effects handlers may ask for, by kind; a new kind registers here (see register_effect).
@@ -485,3 +512,7 @@ def _forget(store: Store, effect: Effect, message_id: int, channel: str, user_ke
         (*args, message_id),
     )
     store.conn.execute("update users set name = null, province = null where channel = ? and user_key = ?", args)
+
+
+# Effects defined next to their own tables; imported last because they register with this module.
+from bot import selfcheck_store  # noqa: E402,F401

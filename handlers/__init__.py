@@ -6,7 +6,7 @@ A payload "name:arg" is routed to HANDLERS[name]; "intent:x" starts the conversa
 from __future__ import annotations
 
 from bot.types import Context, Handler, Message, Outcome
-from handlers import faq, feedback, privacy, province, staff, start
+from handlers import faq, feedback, privacy, province, selfcheck, staff, start
 
 HANDLERS: dict[str, Handler] = {
     "faq": faq.handle,
@@ -20,6 +20,8 @@ HANDLERS: dict[str, Handler] = {
     "staff": staff.handle,
     "province": province.handle,
     "privacy": privacy.handle,
+    "eligibility": selfcheck.handler("eligibility"),  # knowledge/selfchecks/eligibility.yaml
+    "compliance": selfcheck.handler("compliance"),  # knowledge/selfchecks/compliance.yaml
 }
 
 

@@ -30,6 +30,7 @@ class Group:
     id: str
     label: str
     options: tuple[Option, ...]
+    aliases: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def build(name: str, data: dict[str, Any], common: dict[str, Any]) -> Check:
     for raw in data["steps"]:
         options = tuple(_option(o) for o in resolve_options(raw, common))
         groups = tuple(
-            Group(g["id"], g["label"].strip(), tuple(_option(o) for o in g["options"]))
+            Group(g["id"], g["label"].strip(), tuple(_option(o) for o in g["options"]), _aliases(g))
             for g in raw.get("groups") or []
         )
         steps.append(Step(
@@ -239,6 +240,10 @@ def _option(raw: dict[str, Any]) -> Option:
         id=raw["id"],
         label=raw["label"].strip(),
         meets=raw.get("meets"),
-        aliases=tuple(t for t in (tuple(tokens(a)) for a in raw.get("aliases") or []) if t),
+        aliases=_aliases(raw),
         advice=(raw.get("advice") or "").strip() or None,
     )
+
+
+def _aliases(raw: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
+    return tuple(t for t in (tuple(tokens(a)) for a in raw.get("aliases") or []) if t)

@@ -26,8 +26,15 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Bot, BotCommand, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
-from telegram.error import TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.request import HTTPXRequest
 
 from bot.app import App
@@ -67,7 +74,7 @@ class TelegramService:
     ):
         self.app = app
         self.cfg: TelegramConfig = app.config.telegram
-        self.bot = bot or make_bot(self.cfg, poll_timeout)
+        self.bot = bot or make_bot(self.cfg)
         self.keys = CallbackKeys(app.store)
         self.throttle = throttle or Throttle()
         self.poll_timeout = poll_timeout
@@ -93,14 +100,10 @@ class TelegramService:
         self._spawn(self._main(), "telegram-main")
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
-        await self.worker.stop()
+        tasks = list(self._tasks)
+        if self.worker._task is not None:
+            tasks.append(self.worker._task)
+        await _cancel(tasks)
         try:
             await self.bot.shutdown()
         except Exception:
@@ -131,8 +134,11 @@ class TelegramService:
             except InvalidToken:
                 log.error("Telegram rejected the bot token (telegram.token / HTX_TELEGRAM_TOKEN); retrying")
                 failures = max(failures, 5)
-            except (NetworkError, TelegramError) as exc:
+            except TelegramError as exc:
                 log.warning("Telegram not reachable yet (%s); retrying", exc)
+            except Exception:  # a bad base_url and the like: say so, keep the rest of the bot running
+                log.exception("Telegram: cannot connect; check telegram.base_url")
+                failures = max(failures, 5)
             failures += 1
             await asyncio.sleep(backoff(failures, base=1.0, cap=60.0))
 
@@ -177,6 +183,7 @@ class TelegramService:
                 failures += 1
                 log.error("Telegram: getUpdates conflict (%s): another instance or a webhook is active", exc)
                 await asyncio.sleep(backoff(failures, base=5.0, cap=60.0))
+                await self._quietly(self.bot.delete_webhook(drop_pending_updates=False), "deleteWebhook")
                 continue
             except InvalidToken:
                 failures += 1
@@ -186,6 +193,11 @@ class TelegramService:
             except TelegramError as exc:  # NetworkError, TimedOut, 5xx
                 failures += 1
                 log.warning("Telegram: getUpdates failed (%s); retrying", exc)
+                await asyncio.sleep(backoff(failures, base=1.0, cap=60.0))
+                continue
+            except Exception:  # e.g. an update PTB cannot parse: keep polling, loudly
+                failures += 1
+                log.exception("Telegram: getUpdates failed")
                 await asyncio.sleep(backoff(failures, base=1.0, cap=60.0))
                 continue
             for update in updates:
@@ -338,7 +350,8 @@ class TelegramService:
     async def _quietly(self, coro: Coroutine[Any, Any, Any], what: str, timeout: float = QUICK) -> Any:
         """Cosmetic calls: a failure is logged, never raised, and never waits long."""
         try:
-            return await asyncio.wait_for(coro, timeout)
+            async with asyncio.timeout(timeout):  # unlike wait_for, never swallows a cancellation
+                return await coro
         except (TelegramError, TimeoutError) as exc:
             log.info("Telegram: %s failed: %s", what, exc)
             return None
@@ -355,10 +368,21 @@ class TelegramService:
             log.error("Telegram: background task %s failed", task.get_name(), exc_info=task.exception())
 
 
+async def _cancel(tasks: list[asyncio.Task]) -> None:
+    """Cancel and wait. A task inside asyncio.wait_for (the outbox worker's idle wait) can swallow a
+    cancellation that arrives just as the wait ends (Python < 3.12), so cancel until it is done."""
+    for task in tasks:
+        while not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=0.5)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("task %s ended with %r", task.get_name(), task.exception())
+
+
 # --- construction and settings --------------------------------------------------------------------
 
 
-def make_bot(cfg: TelegramConfig, poll_timeout: int = 25) -> Bot:
+def make_bot(cfg: TelegramConfig) -> Bot:
     """The python-telegram-bot client. `base_url` may name a self-hosted Bot API server or a test
     server; it may contain {token} (else the token is appended, as Telegram's own URL expects)."""
     return Bot(

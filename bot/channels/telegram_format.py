@@ -50,10 +50,11 @@ def split_message(text: str, limit: int = MAX_TEXT) -> list[str]:
 def _fit(text: str, chars: int, limit: int) -> list[str]:
     out: list[str] = []
     for part in split(text, chars):
-        if utf16_len(to_plain(part)) <= limit or chars <= 64:
+        units = utf16_len(to_plain(part))
+        if units <= limit or chars <= 64:
             out.append(part)
-        else:  # many emoji or other astral characters: cut this part smaller
-            out.extend(_fit(part, chars * 3 // 4, limit))
+        else:  # many emoji or other astral characters: cut this part in proportion
+            out.extend(_fit(part, max(64, min(chars - 1, len(part) * limit // units)), limit))
     return out
 
 

@@ -11,6 +11,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+EPSILON = 1e-6  # float rounding must not turn a full wait into an endless series of tiny ones
+
 
 @dataclass
 class Bucket:
@@ -25,7 +27,7 @@ class Bucket:
 
     def wait(self, now: float) -> float:
         self.refill(now)
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+        return 0.0 if self.tokens >= 1 - EPSILON else (1 - self.tokens) / self.rate
 
 
 class Throttle:

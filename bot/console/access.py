@@ -62,9 +62,9 @@ class Access:
         """Bound to a network address with no token: the console must not be served at all."""
         return not self.token and not is_loopback(self.host)
 
-    def remote_allowed(self, remote: str | None) -> bool:
-        """Without a token only local clients get in (a second line behind the loopback bind)."""
-        return bool(self.token) or (remote is not None and is_loopback(remote))
+    def remote_allowed(self, remote: str | None, proxied: bool = False) -> bool:
+        """Without a token only local clients get in, and not through a reverse proxy (which may be public)."""
+        return bool(self.token) or (remote is not None and is_loopback(remote) and not proxied)
 
     # --- sessions ---------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ clean as it was) and really took effect. The running bot reads knowledge/ at sta
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import re
 import shutil
@@ -32,7 +33,10 @@ ENTRIES_TOPIC = "Bổ sung từ cán bộ Liên minh HTX"
 ID_PREFIX = "ctv-"
 MAX_TEXT = 4000
 MAX_LINE = 300
-_LOCK = threading.Lock()
+_LOCK = threading.Lock()  # one console write at a time
+_CACHE_LOCK = threading.Lock()  # taken after _LOCK when both are held
+_CACHE: dict[tuple[str, str], tuple[KnowledgeBase | None, Report]] = {}
+CACHE_SIZE = 4
 
 PHRASINGS_HEADER = """\
 # Extra phrasings for existing entries, added by alliance staff from the staff console (/console).
@@ -77,6 +81,26 @@ def root_dir(config) -> Path:
     return Path(config.knowledge.path) if config.knowledge.path else DEFAULT_DIR
 
 
+def load_checked(root: Path) -> tuple[KnowledgeBase | None, Report]:
+    """`load_with_report(root)`, remembered by the folder's content: parsing YAML takes a second or more."""
+    with _CACHE_LOCK:
+        key = (_fingerprint(root), "knowledge" if "knowledge" in root.parts else str(root))
+        if key not in _CACHE:
+            while len(_CACHE) >= CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
+            _CACHE[key] = load_with_report(root)
+        return _CACHE[key]
+
+
+def _fingerprint(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            digest.update(str(rel).encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 # --- public API -------------------------------------------------------------------------------------
 
 
@@ -109,7 +133,7 @@ def add_phrasing(root: Path, entry_id: str, question: str, staff: str, ticket: i
             entry = kb.entries.get(entry_id)
             return entry is not None and nfc(question) in entry.questions
 
-        before, report = load_with_report(root)
+        before, report = load_checked(root)
         if before is not None and entry_id not in before.entries:
             return Result(False, ["entry_unknown"])
         if before is not None and fold(question) in {fold(q) for q in before.entries[entry_id].questions}:
@@ -120,7 +144,7 @@ def add_phrasing(root: Path, entry_id: str, question: str, staff: str, ticket: i
 def add_entry(root: Path, draft: Draft, staff: str, ticket: int | None, day: dt.date) -> Result:
     """Append a new entry to knowledge/entries/zz-tu-cong-tac-vien.yaml."""
     with _LOCK:
-        before, report = load_with_report(root)
+        before, report = load_checked(root)
         taken = set(before.entries) if before else set()
         taken |= {e.get("id") for e in staff_entries(root) if isinstance(e, dict)}
         codes = check_draft(draft, before, taken)
@@ -239,7 +263,7 @@ def _commit(root: Path, rel_path: str, candidates: list[str], took_effect, new_q
             target = copy / rel_path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-            kb, report = load_with_report(copy)
+            kb, report = load_checked(copy)
             added = [p for p in report.errors if _key(p, copy) not in base_errors]
         if not added and kb is not None and took_effect(kb):
             _write_atomic(root / rel_path, text)

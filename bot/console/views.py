@@ -24,7 +24,7 @@ from aiohttp import web
 from bot.app import App
 from bot.console import access, csvexport, knowledge, queries
 from bot.console.access import COOKIE, COOKIE_PATH, SESSION_SECONDS, Access, Session
-from bot.kb.loader import MIN_QUESTIONS, STAFF_PHRASINGS, load_with_report
+from bot.kb.loader import MIN_QUESTIONS, STAFF_PHRASINGS
 from bot.markup import to_html
 from bot.types import Reply
 
@@ -45,6 +45,9 @@ HEADERS = {
                                "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 
+# A request that came through a reverse proxy may come from anywhere: without a token, it is refused.
+PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -58,6 +61,8 @@ class Console:
 
 
 CONSOLE_KEY = web.AppKey("htx_console", Console)
+# The request's console session (aiohttp < 3.13 has no RequestKey; a plain string works there).
+SESSION_KEY: Any = web.RequestKey("htx_console_session", Session) if hasattr(web, "RequestKey") else "htx_session"
 
 
 def setup(webapp: web.Application, app: App) -> None:
@@ -65,7 +70,9 @@ def setup(webapp: web.Application, app: App) -> None:
     secret = access.load_secret(app.store)
     policy = Access(app.config.web.host, app.config.web.console_token, secret, clock=app.store.clock)
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
-    webapp[CONSOLE_KEY] = Console(app, policy, environment(labels), labels, knowledge.root_dir(app.config))
+    console = Console(app, policy, environment(labels), labels, knowledge.root_dir(app.config))
+    console.jinja.globals["entry_title"] = functools.partial(_entry_title, console)
+    webapp[CONSOLE_KEY] = console
     add = webapp.router
     add.add_get("/console", guarded(tickets_page))
     add.add_get("/console/", guarded(tickets_page))
@@ -109,23 +116,24 @@ def guarded(handler: Handler, public: bool = False) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         console = request.app[CONSOLE_KEY]
         policy = console.access
-        if policy.refused or not policy.remote_allowed(request.remote):
-            response: web.StreamResponse = render(request, "console/refused.html", status=403,
-                                                  refused=policy.refused, host=policy.host)
+        proxied = any(h in request.headers for h in PROXY_HEADERS)
+        if policy.refused or not policy.remote_allowed(request.remote, proxied):
+            response: web.StreamResponse = render(request, "console/refused.html", http_status=403,
+                                                  refused=policy.refused, proxied=proxied, host=policy.host)
             return _secure(response)
         session = policy.read_cookie(request.cookies.get(COOKIE))
         if policy.token_required and request.method == "GET" and "token" in request.query:
             return _secure(_token_login(request, policy))
         if session is None:
             session = policy.new_session(authenticated=False)
-        request["session"] = session
+        request[SESSION_KEY] = session
         if not public and not session.authenticated:
             if request.method == "GET":
-                response = redirect("/console/login?" + urlencode({"next": request.path_qs}))
+                response = redirect("/console/login?" + urlencode({"next": request.raw_path}))
             else:
-                response = render(request, "console/error.html", status=403, code="login")
+                response = render(request, "console/error.html", http_status=403, code="login")
         elif request.method == "POST" and not policy.csrf_ok(session, (await request.post()).get("csrf")):
-            response = render(request, "console/error.html", status=403, code="csrf")
+            response = render(request, "console/error.html", http_status=403, code="csrf")
         else:
             response = await handler(request)
         if session.new:
@@ -138,13 +146,13 @@ def guarded(handler: Handler, public: bool = False) -> Handler:
 def _token_login(request: web.Request, policy: Access) -> web.StreamResponse:
     """/console?token=… logs in once and redirects to the same page without the token in the address."""
     if policy.locked_out(request.remote):
-        return render(request, "console/login.html", status=429, error="locked", next="/console")
+        return render(request, "console/login.html", http_status=429, error="locked", next="/console")
     query = {k: v for k, v in request.query.items() if k != "token"}
     target = request.path + ("?" + urlencode(query) if query else "")
     if not policy.check_token(request.query.get("token"), request.remote):
         session = policy.new_session(authenticated=False)
-        request["session"] = session
-        response = render(request, "console/login.html", status=401, error="wrong", next=target)
+        request[SESSION_KEY] = session
+        response = render(request, "console/login.html", http_status=401, error="wrong", next=target)
         _set_session(request, response, policy, session)
         return response
     response = redirect(target)
@@ -154,7 +162,11 @@ def _token_login(request: web.Request, policy: Access) -> web.StreamResponse:
 
 def _set_session(request: web.Request, response: web.StreamResponse, policy: Access, session: Session) -> None:
     response.set_cookie(COOKIE, policy.cookie_value(session), max_age=SESSION_SECONDS, path=COOKIE_PATH,
-                        httponly=True, samesite="Strict", secure=request.secure or None)
+                        httponly=True, samesite="Strict", secure=_https(request) or None)
+
+
+def _https(request: web.Request) -> bool:
+    return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
 def _secure(response: web.StreamResponse) -> web.StreamResponse:
@@ -165,14 +177,14 @@ def _secure(response: web.StreamResponse) -> web.StreamResponse:
 
 def _safe_next(value: str | None) -> str:
     """Only a path inside the console; never another site ('//evil', 'https://…')."""
-    if value and value.startswith("/console") and not value.startswith("//") and "\\" not in value:
+    if value and value.startswith("/console") and "\\" not in value and all(" " < ch < "\x7f" for ch in value):
         return value
     return "/console"
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
-    if not console.access.token_required or request["session"].authenticated:
+    if not console.access.token_required or request[SESSION_KEY].authenticated:
         return redirect(_safe_next(request.query.get("next")))
     return render(request, "console/login.html", next=_safe_next(request.query.get("next")),
                   notice=request.query.get("ok"))
@@ -185,9 +197,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not policy.token_required:
         return redirect(target)
     if policy.locked_out(request.remote):
-        return render(request, "console/login.html", status=429, error="locked", next=target)
+        return render(request, "console/login.html", http_status=429, error="locked", next=target)
     if not policy.check_token(str(form.get("token") or ""), request.remote):
-        return render(request, "console/login.html", status=401, error="wrong", next=target)
+        return render(request, "console/login.html", http_status=401, error="wrong", next=target)
     response = redirect(target)
     # A fresh session id on login, so a session planted before it is worth nothing.
     _set_session(request, response, policy, policy.new_session(authenticated=True))
@@ -203,9 +215,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
 # --- rendering helpers ------------------------------------------------------------------------------
 
 
-def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+def render(request: web.Request, template: str, http_status: int = 200, **context: Any) -> web.Response:
     console = request.app[CONSOLE_KEY]
-    session: Session | None = request.get("session")
+    session: Session | None = request.get(SESSION_KEY)
     base = {
         "alliance": console.app.config.alliance.name,
         "csrf": console.access.csrf_token(session) if session else "",
@@ -215,7 +227,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         "open_count": queries.ticket_counts(console.app.store)["open"] if session and session.authenticated else 0,
     }
     html = console.jinja.get_template(template).render(**base, **context)
-    return web.Response(text=html, status=status, content_type="text/html")
+    return web.Response(text=html, status=http_status, content_type="text/html")
 
 
 def redirect(location: str) -> web.Response:
@@ -268,8 +280,7 @@ async def tickets_page(request: web.Request) -> web.StreamResponse:
         request, "console/tickets.html",
         tickets=rows[:PAGE], more=len(rows) > PAGE, page=page, status=status, reason=reason or "",
         channel=channel or "", counts=queries.ticket_counts(store),
-        reasons=queries.reasons(store, KNOWN_REASONS), channels=queries.channels(store),
-        entry_title=functools.partial(_entry_title, console),
+        reasons=queries.reasons(store, KNOWN_REASONS), channels=queries.channels(store)
     )
 
 
@@ -283,7 +294,7 @@ def _ticket(request: web.Request, ticket_id: int, status: int = 200, **extra: An
     store = console.app.store
     ticket = queries.ticket(store, ticket_id)
     if ticket is None:
-        return render(request, "console/error.html", status=404, code="not_found")
+        return render(request, "console/error.html", http_status=404, code="not_found")
     kb = console.app.kb
     matched = kb.entries.get(ticket["m_entry_id"]) if ticket["m_entry_id"] else None
     default_entry = matched.id if matched and ticket["reason"] != "negative_feedback" else ""
@@ -304,7 +315,7 @@ def _ticket(request: web.Request, ticket_id: int, status: int = 200, **extra: An
         "draft": "",
     }
     context.update(extra)
-    return render(request, "console/ticket.html", status=status, **context)
+    return render(request, "console/ticket.html", http_status=status, **context)
 
 
 async def answer_ticket(request: web.Request) -> web.StreamResponse:
@@ -317,13 +328,22 @@ async def answer_ticket(request: web.Request) -> web.StreamResponse:
                else "staff_required" if not staff else None)
     if problem:
         return _ticket(request, ticket_id, status=400, error=problem, draft=text, staff=staff or _staff_name(request))
-    template = console.app.kb.texts.get("staff_reply", "{text}")
-    reply = Reply(template.format(alliance=console.app.config.alliance.name, text=text))
+    reply = Reply(staff_reply_text(console, text))
     reply_id = queries.answer_ticket(console.app.store, ticket_id, text, staff, reply)
     response = redirect(f"/console/tickets/{ticket_id}?" + urlencode({"ok" if reply_id else "err":
                                                                        "answered" if reply_id else "not_open"}))
     _remember_staff(response, staff)
     return response
+
+
+def staff_reply_text(console: Console, text: str) -> str:
+    """The member-facing frame around a staff answer (knowledge/texts.yaml `staff_reply`)."""
+    alliance = console.app.config.alliance
+    template = console.app.kb.texts.get("staff_reply", "{text}")
+    try:
+        return template.format(alliance=alliance.name, contact=alliance.contact(), text=text)
+    except (KeyError, IndexError, ValueError):  # an edited text with an unknown placeholder: still deliver
+        return text
 
 
 async def close_ticket(request: web.Request) -> web.StreamResponse:
@@ -367,7 +387,7 @@ async def messages_page(request: web.Request) -> web.StreamResponse:
     return render(
         request, "console/messages.html", messages=rows[:100], filters=filters, next_url=next_url,
         channels=queries.channels(store), kinds=queries.kinds(store),
-        feedback=queries.feedback_totals(store, t0, t1), entry_title=functools.partial(_entry_title, console),
+        feedback=queries.feedback_totals(store, t0, t1),
     )
 
 
@@ -378,8 +398,7 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
     user = store.user(channel, user_key)
     items = queries.conversation(store, channel, user_key, limit=100)
     tickets = queries.tickets(store, None, channel=channel, user_key=user_key, limit=200)
-    return render(request, "console/conversation.html", user=user, conversation=items, tickets=tickets,
-                  entry_title=functools.partial(_entry_title, console))
+    return render(request, "console/conversation.html", user=user, conversation=items, tickets=tickets)
 
 
 # --- reports ----------------------------------------------------------------------------------------
@@ -390,8 +409,8 @@ async def summary_page(request: web.Request) -> web.StreamResponse:
     start, end = _range(request, 30)
     data = queries.summary(console.app.store, start, end)
     peak = max([d["messages"] for d in data["days"]] + [1])
-    return render(request, "console/summary.html", s=data, peak=peak, open_now=queries.ticket_counts(
-        console.app.store)["open"], entry_title=functools.partial(_entry_title, console))
+    open_now = queries.ticket_counts(console.app.store)["open"]
+    return render(request, "console/summary.html", s=data, peak=peak, open_now=open_now)
 
 
 async def export_tickets(request: web.Request) -> web.StreamResponse:
@@ -440,12 +459,16 @@ async def knowledge_page(request: web.Request, **extra: Any) -> web.StreamRespon
     entries = knowledge.staff_entries(console.root)
     for e in entries:
         e["loaded"] = str(e.get("id")) in kb.entries
-    _, report = await asyncio.to_thread(load_with_report, console.root)
+    _, report = await asyncio.to_thread(knowledge.load_checked, console.root)
     staff_files = (STAFF_PHRASINGS, knowledge.ENTRIES_FILE)
     own = [str(p) for p in report.problems if p.file.endswith(staff_files)]
-    return render(request, "console/knowledge.html", phrasings=phrasings, entries=entries, own_problems=own,
-                  errors=len(report.errors), root=str(console.root), notice=request.query.get("ok"),
-                  entry_id=request.query.get("id", ""), **extra)
+    context = {
+        "phrasings": phrasings, "entries": entries, "own_problems": own, "errors": len(report.errors),
+        "root": str(console.root), "notice": request.query.get("ok"), "entry_id": request.query.get("id", ""),
+        "all_entries": sorted(kb.entries.values(), key=lambda e: e.id), "staff": _staff_name(request),
+    }
+    context.update(extra)
+    return render(request, "console/knowledge.html", http_status=400 if extra.get("result") else 200, **context)
 
 
 async def add_phrasing(request: web.Request) -> web.StreamResponse:
@@ -522,5 +545,5 @@ async def entry_submit(request: web.Request) -> web.StreamResponse:
         target = f"/console/tickets/{ticket_id}?" if ticket_id else "/console/knowledge?"
         return redirect(target + urlencode(query))
     ticket = queries.ticket(console.app.store, ticket_id) if ticket_id else None
-    return render(request, "console/entry_form.html", status=400, ticket=ticket, staff=staff, result=result,
+    return render(request, "console/entry_form.html", http_status=400, ticket=ticket, staff=staff, result=result,
                   **_entry_context(console, draft, ticket_id))

@@ -1,0 +1,542 @@
+"""The staff console: tickets, answering members through their channel, knowledge additions, reports, access."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.console import knowledge, queries
+from bot.console.access import COOKIE
+from bot.console.views import CONSOLE_KEY
+from bot.kb import loader
+from bot.kb.loader import load_with_report
+from bot.server import make_webapp
+from bot.types import Effect, Incoming
+
+GIBBERISH = "xyzzy qwerty plugh"
+TOKEN = "correct-horse-battery-staple-42"
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def kdir(tmp_path) -> Path:
+    """A private copy of the knowledge folder the console may write to."""
+    root = tmp_path / "knowledge"
+    shutil.copytree(loader.DEFAULT_DIR, root, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    return root
+
+
+@pytest.fixture
+def make_client(app, kdir, aiohttp_client):
+    async def make(token: str = "", host: str = "127.0.0.1"):
+        app.config.web.console_token = token
+        app.config.web.host = host
+        app.config.knowledge.path = str(kdir)
+        return await aiohttp_client(make_webapp(app, []))
+
+    return make
+
+
+def ask(app, channel: str, user: str, text: str) -> int:
+    """One typed message through the engine; returns its message id."""
+    app.engine.handle(Incoming(channel, user, text=text))
+    return app.store.conn.execute("select max(id) from messages").fetchone()[0]
+
+
+def unknown_ticket(app, channel: str = "telegram", user: str = "555", text: str = GIBBERISH) -> dict:
+    mid = ask(app, channel, user, text)
+    assert app.store.message(mid)["kind"] == "unknown"  # precondition: the bot logged it for staff
+    rows = [t for t in app.store.tickets(None) if t["message_id"] == mid]
+    assert len(rows) == 1 and rows[0]["reason"] == "unknown"
+    return rows[0]
+
+
+async def csrf_of(client, path: str) -> str:
+    resp = await client.get(path)
+    assert resp.status == 200, path
+    match = CSRF.search(await resp.text())
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+def staff_replies(app) -> list[dict]:
+    return [dict(r) for r in app.store.conn.execute("select * from replies where origin = 'staff' order by id")]
+
+
+def loaded(root: Path):
+    """The knowledge base in `root` as `htx-bot kb check` sees it, and its errors."""
+    kb, report = load_with_report(root)
+    return kb, {(p.file, p.entry, p.field, p.message) for p in report.errors}
+
+
+# --- tickets ------------------------------------------------------------------------------------------
+
+
+async def test_tickets_listed_escaped_and_filtered(app, make_client):
+    client = await make_client()
+    unknown_ticket(app, "web", "w" * 20, "<b>xyzzy</b> qwerty plugh")
+    app.engine.handle(Incoming("telegram", "42", payload="intent:staff"))
+    app.engine.handle(Incoming("telegram", "42", text="Cho tôi gặp cán bộ về vốn vay"))
+    assert {t["reason"] for t in app.store.tickets()} == {"unknown", "staff_request"}
+
+    resp = await client.get("/console")
+    html = await resp.text()
+    assert resp.status == 200
+    assert "&lt;b&gt;xyzzy&lt;/b&gt;" in html and "<b>xyzzy" not in html
+    assert "Cho tôi gặp cán bộ về vốn vay" in html
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+
+    html = await (await client.get("/console?reason=staff_request")).text()
+    assert "Cho tôi gặp cán bộ về vốn vay" in html and "xyzzy" not in html
+    html = await (await client.get("/console?status=answered")).text()
+    assert "xyzzy" not in html and "vốn vay" not in html
+    html = await (await client.get("/console?channel=web")).text()
+    assert "xyzzy" in html and "vốn vay" not in html
+
+
+async def test_ticket_page_shows_bot_answer_for_negative_feedback(app, make_client):
+    client = await make_client()
+    entry = app.kb.entries["l12-dk-thanh-vien"]
+    mid = ask(app, "zalo", "z1", entry.questions[0])
+    assert app.store.message(mid)["entry_id"] == entry.id
+    app.engine.handle(Incoming("zalo", "z1", payload=f"fb:-:{mid}"))
+    ticket = app.store.tickets()[0]
+    assert ticket["reason"] == "negative_feedback"
+    html = await (await client.get(f"/console/tickets/{ticket['id']}")).text()
+    assert entry.title in html and entry.id in html
+    assert "Bot đã trả lời" in html
+    assert (await client.get("/console/tickets/999999")).status == 404
+
+
+async def test_answer_reaches_the_web_chat_through_poll(app, make_client):
+    client = await make_client()
+    resp = await client.post("/api/message", json={"text": GIBBERISH})
+    assert resp.status == 200
+    uid = client.session.cookie_jar.filter_cookies(client.make_url("/"))["htx_uid"].value
+    ticket = app.store.tickets()[0]
+    assert (ticket["channel"], ticket["user_key"], ticket["reason"]) == ("web", uid, "unknown")
+    assert (await (await client.get("/api/poll")).json())["replies"] == []
+
+    token = await csrf_of(client, f"/console/tickets/{ticket['id']}")
+    resp = await client.post(f"/console/tickets/{ticket['id']}/answer", allow_redirects=False,
+                             data={"csrf": token, "answer": "Bà con mang **sổ hộ khẩu** đến xã.", "staff": "Chị Lan"})
+    assert resp.status == 303
+    assert "ok=answered" in resp.headers["Location"]
+
+    t = queries.ticket(app.store, ticket["id"])
+    assert (t["status"], t["staff"], t["answer"]) == ("answered", "Chị Lan", "Bà con mang **sổ hộ khẩu** đến xã.")
+    assert t["answered_at"] is not None
+    [reply] = staff_replies(app)
+    assert (reply["channel"], reply["user_key"], reply["status"]) == ("web", uid, "pending")
+    expected = app.kb.texts["staff_reply"].format(alliance=app.config.alliance.name,
+                                                  text="Bà con mang **sổ hộ khẩu** đến xã.")
+    assert reply["text"] == expected
+    assert app.config.alliance.name in expected
+
+    polled = (await (await client.get("/api/poll")).json())["replies"]
+    assert [r["text"] for r in polled] == [expected]
+    assert "<b>sổ hộ khẩu</b>" in polled[0]["html"]
+    assert (await (await client.get("/api/poll")).json())["replies"] == []
+    assert staff_replies(app)[0]["status"] == "sent"
+
+    # A second answer to the same ticket is refused, and nothing more is queued.
+    token = await csrf_of(client, f"/console/tickets/{ticket['id']}")
+    resp = await client.post(f"/console/tickets/{ticket['id']}/answer", allow_redirects=False,
+                             data={"csrf": token, "answer": "Lần hai", "staff": "Anh Minh"})
+    assert "err=not_open" in resp.headers["Location"]
+    assert len(staff_replies(app)) == 1
+
+
+async def test_answer_goes_to_the_members_own_channel(app, make_client):
+    client = await make_client()
+    ticket = unknown_ticket(app, "telegram", "777")
+    unknown_ticket(app, "zalo", "888")
+    token = await csrf_of(client, f"/console/tickets/{ticket['id']}")
+    await client.post(f"/console/tickets/{ticket['id']}/answer",
+                      data={"csrf": token, "answer": "Trả lời qua Telegram", "staff": "Lan"})
+    [reply] = staff_replies(app)
+    assert (reply["channel"], reply["user_key"]) == ("telegram", "777")
+    assert [r["id"] for r in app.store.due_replies("telegram") if r["origin"] == "staff"] == [reply["id"]]
+    assert [r for r in app.store.due_replies("zalo") if r["origin"] == "staff"] == []
+
+
+async def test_empty_answer_is_rejected(app, make_client):
+    client = await make_client()
+    ticket = unknown_ticket(app)
+    token = await csrf_of(client, f"/console/tickets/{ticket['id']}")
+    resp = await client.post(f"/console/tickets/{ticket['id']}/answer",
+                             data={"csrf": token, "answer": "   ", "staff": "Lan"})
+    assert resp.status == 400
+    resp = await client.post(f"/console/tickets/{ticket['id']}/answer",
+                             data={"csrf": token, "answer": "Có nội dung", "staff": " "})
+    assert resp.status == 400
+    assert staff_replies(app) == [] and app.store.tickets()[0]["status"] == "open"
+
+
+async def test_close_and_reopen(app, make_client):
+    client = await make_client()
+    ticket = unknown_ticket(app)
+    token = await csrf_of(client, f"/console/tickets/{ticket['id']}")
+    resp = await client.post(f"/console/tickets/{ticket['id']}/close", allow_redirects=False,
+                             data={"csrf": token, "staff": "Lan"})
+    assert resp.status == 303 and "ok=closed" in resp.headers["Location"]
+    t = queries.ticket(app.store, ticket["id"])
+    assert (t["status"], t["staff"], t["answer"]) == ("closed", "Lan", None)
+    assert staff_replies(app) == []
+    assert app.store.tickets("open") == []
+    html = await (await client.get("/console?status=closed")).text()
+    assert GIBBERISH in html
+
+    resp = await client.post(f"/console/tickets/{ticket['id']}/close", allow_redirects=False, data={"csrf": token})
+    assert "err=not_closable" in resp.headers["Location"]
+    resp = await client.post(f"/console/tickets/{ticket['id']}/reopen", allow_redirects=False, data={"csrf": token})
+    assert "ok=reopened" in resp.headers["Location"]
+    assert queries.ticket(app.store, ticket["id"])["status"] == "open"
+
+
+async def test_post_without_valid_csrf_is_rejected(app, make_client):
+    client = await make_client()
+    ticket = unknown_ticket(app)
+    url = f"/console/tickets/{ticket['id']}/answer"
+    form = {"answer": "Xin chào", "staff": "Lan"}
+    assert (await client.post(url, data=form)).status == 403
+    assert (await client.post(url, data={**form, "csrf": "0" * 40})).status == 403
+    # A token from another browser's session is worth nothing here.
+    other = await make_client()
+    foreign = await csrf_of(other, f"/console/tickets/{ticket['id']}")
+    assert (await client.post(url, data={**form, "csrf": foreign})).status == 403
+    assert (await client.post(f"/console/tickets/{ticket['id']}/close", data={})).status == 403
+    assert staff_replies(app) == [] and app.store.tickets()[0]["status"] == "open"
+    # The same form with this session's token works.
+    token = await csrf_of(client, f"/console/tickets/{ticket['id']}")
+    assert (await client.post(url, data={**form, "csrf": token}, allow_redirects=False)).status == 303
+
+
+# --- access -------------------------------------------------------------------------------------------
+
+
+async def test_token_required_when_configured(app, make_client):
+    unknown_ticket(app, text="xyzzy bí mật của thành viên")
+    client = await make_client(token=TOKEN)
+    for path in ("/console", "/console/tickets/1", "/console/messages", "/console/export/tickets.csv"):
+        resp = await client.get(path, allow_redirects=False)
+        assert resp.status == 303, path
+        assert resp.headers["Location"].startswith("/console/login")
+    html = await (await client.get("/console")).text()  # follows to the login form
+    assert "bí mật" not in html and 'type="password"' in html
+
+    token = await csrf_of(client, "/console/login")
+    resp = await client.post("/console/login", data={"csrf": token, "token": "wrong", "next": "/console"})
+    assert resp.status == 401
+    assert (await client.get("/console", allow_redirects=False)).status == 303
+
+    resp = await client.post("/console/login", allow_redirects=False,
+                             data={"csrf": token, "token": TOKEN, "next": "/console/messages"})
+    assert resp.status == 303 and resp.headers["Location"] == "/console/messages"
+    cookie = resp.cookies[COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/console"
+    resp = await client.get("/console")
+    assert resp.status == 200 and "bí mật" in await resp.text()
+
+    # Logging out ends it.
+    token = await csrf_of(client, "/console")
+    await client.post("/console/logout", data={"csrf": token})
+    assert (await client.get("/console", allow_redirects=False)).status == 303
+
+
+async def test_login_next_never_leaves_the_console(app, make_client):
+    client = await make_client(token=TOKEN)
+    token = await csrf_of(client, "/console/login")
+    resp = await client.post("/console/login", allow_redirects=False,
+                             data={"csrf": token, "token": TOKEN, "next": "//evil.example/x"})
+    assert resp.headers["Location"] == "/console"
+
+
+async def test_forged_or_stale_session_cookie_is_rejected(app, make_client):
+    client = await make_client(token=TOKEN)
+    policy = client.server.app[CONSOLE_KEY].access
+    good = policy.cookie_value(policy.new_session(authenticated=True))
+    sid, expires, _flag, sig = good.split(".")
+
+    def use(value: str) -> None:
+        cookie: SimpleCookie = SimpleCookie()
+        cookie[COOKIE] = value
+        cookie[COOKIE]["path"] = "/console"
+        client.session.cookie_jar.clear()
+        client.session.cookie_jar.update_cookies(cookie, client.make_url("/console"))
+
+    for value in (f"{sid}.{expires}.1.{'0' * 64}", f"{sid}.{int(expires) + 99}.1.{sig}", "garbage"):
+        use(value)
+        assert (await client.get("/console", allow_redirects=False)).status == 303, value
+    use(good)
+    assert (await client.get("/console", allow_redirects=False)).status == 200
+    # Changing the token logs every session out.
+    policy.token = TOKEN + "-new"
+    assert (await client.get("/console", allow_redirects=False)).status == 303
+
+
+async def test_token_in_query_logs_in_once_and_is_dropped_from_the_address(app, make_client):
+    client = await make_client(token=TOKEN)
+    resp = await client.get(f"/console?status=closed&token={TOKEN}", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"] == "/console?status=closed"
+    assert (await client.get("/console", allow_redirects=False)).status == 200
+    other = await make_client(token=TOKEN)
+    assert (await other.get("/console?token=nope", allow_redirects=False)).status == 401
+
+
+async def test_repeated_wrong_tokens_lock_the_address_out(app, make_client):
+    client = await make_client(token=TOKEN)
+    token = await csrf_of(client, "/console/login")
+    for _ in range(10):
+        await client.post("/console/login", data={"csrf": token, "token": "guess"})
+    resp = await client.post("/console/login", data={"csrf": token, "token": TOKEN})
+    assert resp.status == 429
+
+
+async def test_refused_on_a_network_address_without_token(app, make_client):
+    unknown_ticket(app, text="xyzzy bí mật của thành viên")
+    client = await make_client(host="0.0.0.0")
+    for path in ("/console", "/console/tickets/1", "/console/login", "/console/export/messages.csv"):
+        resp = await client.get(path, allow_redirects=False)
+        assert resp.status == 403, path
+        html = await resp.text()
+        assert "bí mật" not in html and "xyzzy" not in html
+    assert "HTX_CONSOLE_TOKEN" in html
+    assert (await client.post("/console/tickets/1/close", data={})).status == 403
+    assert app.store.tickets()[0]["status"] == "open"
+    # The web chat itself is unaffected.
+    assert (await client.get("/healthz")).status == 200
+
+
+async def test_proxied_request_without_token_is_refused(app, make_client):
+    unknown_ticket(app, text="xyzzy bí mật của thành viên")
+    client = await make_client()
+    resp = await client.get("/console", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert resp.status == 403 and "bí mật" not in await resp.text()
+    assert (await client.get("/console")).status == 200
+
+
+async def test_network_address_with_token_asks_for_login(app, make_client):
+    client = await make_client(token=TOKEN, host="0.0.0.0")
+    resp = await client.get("/console", allow_redirects=False)
+    assert resp.status == 303 and resp.headers["Location"].startswith("/console/login")
+    assert (await client.get("/console/login")).status == 200
+
+
+# --- reports ------------------------------------------------------------------------------------------
+
+
+def _seed_report(app) -> dict:
+    """Known traffic: 2 answered questions, 1 unknown, a button, a command, 👍 and 👎."""
+    a, b = app.kb.entries["l12-dk-thanh-vien"], app.kb.entries["l12-tuoi-vao-htx"]
+    m1 = ask(app, "web", "u" * 20, a.questions[0])
+    m2 = ask(app, "telegram", "100", b.questions[0])
+    m3 = ask(app, "telegram", "100", GIBBERISH)
+    assert [app.store.message(m)["kind"] for m in (m1, m2, m3)] == ["answer", "answer", "unknown"]
+    assert (app.store.message(m1)["entry_id"], app.store.message(m2)["entry_id"]) == (a.id, b.id)
+    app.engine.handle(Incoming("web", "u" * 20, payload=f"faq:e:{a.id}"))
+    app.engine.handle(Incoming("zalo", "z5", text="/start"))
+    app.engine.handle(Incoming("web", "u" * 20, payload=f"fb:+:{m1}"))
+    app.engine.handle(Incoming("telegram", "100", payload=f"fb:-:{m2}"))
+    return {"a": a.id, "b": b.id, "m1": m1}
+
+
+async def test_summary_numbers(app, make_client):
+    ids = _seed_report(app)
+    day = queries.today(app.store.clock())
+    s = queries.summary(app.store, day, day)
+    assert (s["messages"], s["questions"], s["users"]) == (7, 3, 3)
+    assert {o["kind"]: o["n"] for o in s["outcomes"]} == {"answer": 2, "unknown": 1}
+    assert s["searched"] == 3
+    assert s["rates"]["unknown"] == pytest.approx(1 / 3) and s["rates"]["answer"] == pytest.approx(2 / 3)
+    assert s["feedback"] == {"up": 1, "down": 1}
+    assert {c["channel"]: (c["messages"], c["questions"]) for c in s["channels"]} == {
+        "web": (3, 1), "telegram": (3, 2), "zalo": (1, 0)}
+    top = {e["entry_id"]: (e["n"], e["typed"], e["up"], e["down"]) for e in s["top_entries"]}
+    assert top == {ids["a"]: (2, 1, 1, 0), ids["b"]: (1, 1, 0, 1)}
+    assert {t["reason"]: t["n"] for t in s["tickets"]} == {"unknown": 1, "negative_feedback": 1}
+    assert [d["messages"] for d in s["days"]] == [7]
+
+    week = queries.summary(app.store, day - queries.dt.timedelta(days=6), day)
+    assert len(week["days"]) == 7 and [d["messages"] for d in week["days"]] == [0] * 6 + [7]
+    before = queries.summary(app.store, day - queries.dt.timedelta(days=3), day - queries.dt.timedelta(days=1))
+    assert (before["messages"], before["rates"]["unknown"], before["feedback"]) == (0, None, {"up": 0, "down": 0})
+
+    client = await make_client()
+    html = await (await client.get(f"/console/summary?from={day}&to={day}")).text()
+    assert '<span class="n" id="st-unknown-rate">33.3%</span>' in html
+    assert '<span class="n" id="st-questions">3</span>' in html
+    assert app.kb.entries[ids["a"]].title in html
+
+
+async def test_messages_page_lists_outcomes_and_feedback(app, make_client):
+    ids = _seed_report(app)
+    client = await make_client()
+    html = await (await client.get("/console/messages")).text()
+    assert GIBBERISH in html and app.kb.entries[ids["a"]].title in html
+    assert "👍 1 · 👎 1" in html
+    html = await (await client.get("/console/messages?kind=unknown")).text()
+    assert GIBBERISH in html and app.kb.entries[ids["a"]].questions[0] not in html
+    html = await (await client.get("/console/messages?questions=1")).text()
+    assert "/start" not in html
+
+
+async def test_csv_exports(app, make_client):
+    _seed_report(app)
+    formula = '=HYPERLINK("http://x") htx xyzzy'
+    ask(app, "web", "v" * 20, formula)
+    client = await make_client()
+    day = queries.today(app.store.clock())
+
+    resp = await client.get(f"/console/export/messages.csv?from={day}&to={day}")
+    assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in resp.headers["Content-Disposition"]
+    body = (await resp.read()).decode("utf-8")
+    assert body.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(body[1:])))
+    assert len(rows) == 8
+    labels = yaml.safe_load((Path(__file__).parent.parent / "bot/templates/console/labels.yaml").read_text())
+    text_col, outcome_col = labels["csv_messages"]["text"], labels["csv_messages"]["outcome"]
+    assert rows[2][text_col] == GIBBERISH and rows[2][outcome_col] == "unknown"
+    assert rows[-1][text_col] == "'" + formula  # never a live formula in a spreadsheet
+
+    resp = await client.get(f"/console/export/tickets.csv?from={day}&to={day}")
+    rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8")[1:])))
+    reason_col, question_col = labels["csv_tickets"]["reason"], labels["csv_tickets"]["question"]
+    assert sorted(r[reason_col] for r in rows) == sorted(t["reason"] for t in app.store.tickets(None))
+    assert {"negative_feedback", "unknown"} <= {r[reason_col] for r in rows}
+    assert GIBBERISH in {r[question_col] for r in rows}
+
+    old = day - queries.dt.timedelta(days=30)
+    resp = await client.get(f"/console/export/messages.csv?from={old}&to={old}")
+    assert list(csv.reader(io.StringIO((await resp.read()).decode("utf-8")[1:])))[1:] == []
+
+
+# --- knowledge ----------------------------------------------------------------------------------------
+
+
+async def test_add_phrasing_from_a_ticket(app, make_client, kdir):
+    client = await make_client()
+    ticket = unknown_ticket(app, text="xyzzy cho con 17 tuổi vào hợp tác xã được không")
+    _, baseline = loaded(kdir)
+    token = await csrf_of(client, f"/console/tickets/{ticket['id']}")
+    resp = await client.post("/console/knowledge/phrasing", allow_redirects=False, data={
+        "csrf": token, "ticket": str(ticket["id"]), "entry": "l12-tuoi-vao-htx", "staff": "Lan",
+        "question": "con 17 tuổi vào hợp tác xã được không"})
+    assert resp.status == 303 and "ok=phrasing_added" in resp.headers["Location"]
+
+    data = yaml.safe_load((kdir / loader.STAFF_PHRASINGS).read_text(encoding="utf-8"))
+    assert data[-1]["entry"] == "l12-tuoi-vao-htx" and data[-1]["ticket"] == ticket["id"] and data[-1]["by"] == "Lan"
+    assert "con 17 tuổi" not in " ".join(app.kb.entries["l12-tuoi-vao-htx"].questions)  # running bot unchanged
+
+    # A second one appends; a repeat or an unknown entry writes nothing.
+    await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "l12-tuoi-vao-htx",
+                                                           "question": "chau 16 tuoi vao htx dc ko"})
+    before = (kdir / loader.STAFF_PHRASINGS).read_text(encoding="utf-8")
+    resp = await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "l12-tuoi-vao-htx",
+                                                                  "question": "chau 16 tuoi vao htx dc ko"})
+    assert resp.status == 400
+    resp = await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "khong-co-muc-nay",
+                                                                  "question": "câu gì đó"})
+    assert resp.status == 400
+    assert (kdir / loader.STAFF_PHRASINGS).read_text(encoding="utf-8") == before
+    kb, errors = loaded(kdir)
+    assert kb.entries["l12-tuoi-vao-htx"].questions[-2:] == ("con 17 tuổi vào hợp tác xã được không",
+                                                               "chau 16 tuoi vao htx dc ko")
+    assert errors == baseline
+
+
+def _entry_form(token: str, **overrides) -> dict:
+    form = {
+        "csrf": token, "title": "HTX có được vay vốn Quỹ hỗ trợ phát triển HTX không?",
+        "questions": "htx vay quy ho tro phat trien\nhợp tác xã vay quỹ hỗ trợ được không\nquỹ htx cho vay không",
+        "answer": "Được, nếu HTX đáp ứng điều kiện của quỹ.\n• Có **phương án** sản xuất kinh doanh.",
+        "doc": ["17/2023/QH15", ""], "article": ["9", ""], "clause": ["", ""], "staff": "Lan",
+    }
+    form.update(overrides)
+    return form
+
+
+async def test_new_entry_written_valid_and_cited(app, make_client, kdir):
+    client = await make_client()
+    ticket = unknown_ticket(app)
+    _, baseline = loaded(kdir)
+    token = await csrf_of(client, f"/console/knowledge/new?ticket={ticket['id']}")
+    resp = await client.post("/console/knowledge/new", allow_redirects=False,
+                             data=_entry_form(token, ticket=str(ticket["id"])))
+    assert resp.status == 303, await resp.text()
+    assert "ok=entry_added" in resp.headers["Location"]
+    path = kdir / knowledge.ENTRIES_FILE
+    assert f"ticket #{ticket['id']}" in path.read_text(encoding="utf-8")
+
+    # A second entry is appended to the same file; both load.
+    resp = await client.post("/console/knowledge/new", allow_redirects=False, data=_entry_form(
+        token, title="HTX cũ phải làm gì theo Luật 2012?", doc=["23/2012/QH13"], article=["13"], clause=["1"],
+        today="Nay áp dụng Điều 30 Luật HTX 2023.", questions="htx cu theo luat 2012"))
+    assert resp.status == 303
+    kb, errors = loaded(kdir)
+    first, second = [e for e in kb.entries.values() if e.file.endswith(knowledge.ENTRIES_FILE)]
+    assert first.id.startswith("ctv-htx-co-duoc-vay-von")
+    assert [(c.doc, c.article, c.clause) for c in first.citations] == [("17/2023/QH15", 9, None)]
+    assert len(first.questions) == 3 and "**phương án**" in first.answer
+    assert [(c.doc, c.article, c.clause) for c in second.citations] == [("23/2012/QH13", 13, 1)]
+    assert second.today == "Nay áp dụng Điều 30 Luật HTX 2023."
+    assert errors == baseline
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"doc": ["", ""]}, "Cần ít nhất một căn cứ pháp lý"),
+    ({"doc": ["23/2012/QH13"], "article": ["13"], "clause": [""]}, "Hiện nay"),
+    ({"answer": ""}, "Cần nhập câu trả lời"),
+    ({"article": ["abc", ""]}, "số nguyên dương"),
+    ({"id": "l12-dk-thanh-vien"}, "Mã mục này đã có"),
+    # Only the loader knows this one: the 2023 law has no article 999.
+    ({"article": ["999", ""]}, "has only"),
+])
+async def test_invalid_entry_is_not_written(app, make_client, kdir, overrides, message):
+    client = await make_client()
+    token = await csrf_of(client, "/console/knowledge/new")
+    resp = await client.post("/console/knowledge/new", data=_entry_form(token, **overrides))
+    assert resp.status == 400
+    assert message in await resp.text()
+    assert not (kdir / knowledge.ENTRIES_FILE).exists()
+
+
+async def test_knowledge_page_lists_additions_and_says_restart(app, make_client, kdir):
+    client = await make_client()
+    token = await csrf_of(client, "/console/knowledge")
+    await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "l12-tuoi-vao-htx",
+                                                           "question": "xyzzy mấy tuổi được vào htx"})
+    html = await (await client.get("/console/knowledge")).text()
+    assert "xyzzy mấy tuổi được vào htx" in html
+    assert "khởi động lại" in html
+
+
+def test_loader_merges_staff_phrasings_and_rejects_unknown_entries(kdir):
+    path = kdir / loader.STAFF_PHRASINGS
+    path.write_text("- {entry: l12-tuoi-vao-htx, question: 'ong ba 70 tuoi vao htx duoc ko'}\n", encoding="utf-8")
+    kb, report = load_with_report(kdir)
+    assert kb.entries["l12-tuoi-vao-htx"].questions[-1] == "ong ba 70 tuoi vao htx duoc ko"
+    assert not [p for p in report.errors if p.file.endswith(loader.STAFF_PHRASINGS)]
+    path.write_text("- {entry: khong-co, question: 'abc'}\n- {entry: l12-tuoi-vao-htx, extra: 1}\n",
+                    encoding="utf-8")
+    _, report = load_with_report(kdir)
+    mine = [(p.entry, p.field) for p in report.errors if p.file.endswith(loader.STAFF_PHRASINGS)]
+    assert mine == [("#1", "entry"), ("#2", "extra"), ("#2", "question")]
+
+
+def test_effect_ticket_reason_from_a_future_handler_is_listed(app):
+    """A reason the console does not know yet still shows up (as its code) and can be filtered."""
+    mid = ask(app, "web", "x" * 20, "xin chào")
+    app.store.complete(mid, "web", "x" * 20, [], {"kind": "info"}, None,
+                       [Effect("ticket", {"reason": "document_request", "text": "Xin mẫu điều lệ"})])
+    assert "document_request" in queries.reasons(app.store, ["unknown"])
+    assert [t["text"] for t in queries.tickets(app.store, "open", "document_request")] == ["Xin mẫu điều lệ"]

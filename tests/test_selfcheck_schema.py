@@ -1,0 +1,120 @@
+"""knowledge/selfchecks/*.yaml is checked field by field at start-up: a province editing its criteria
+gets an error naming the field, never a conversation that breaks halfway."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import shutil
+
+import pytest
+import yaml
+
+from bot.kb.loader import DEFAULT_DIR, load_with_report
+from bot.kb.selfcheck_schema import COMMON, validate
+
+
+def fields(errors):
+    return {f for f, _ in errors}
+
+
+@pytest.fixture
+def data(kb):
+    return copy.deepcopy(kb.selfchecks)
+
+
+def test_shipped_files_are_valid(kb):
+    assert set(kb.selfchecks) >= {COMMON, "eligibility", "compliance"}
+    for name, data in kb.selfchecks.items():
+        assert validate(name, data, kb) == [], name
+
+
+@pytest.mark.parametrize("edit,field", [
+    (lambda d: d["steps"][0]["sources"][0].update(doc="99/2099/NĐ-CP"), "steps.law.sources[0].doc"),
+    (lambda d: d["steps"][0]["sources"].append({"doc": "17/2023/QH15", "article": 500}),
+     "steps.law.sources[2].article"),
+    (lambda d: d["steps"][0]["sources"].append({"doc": "17/2023/QH15", "clause": 2}), "steps.law.sources[2].clause"),
+    (lambda d: d["steps"][0].pop("sources"), "steps.law.sources"),
+    (lambda d: d["steps"][0].update(qestion="typo"), "steps.law.qestion"),
+    (lambda d: d["steps"][0].pop("unmet"), "steps.law.unmet"),
+    (lambda d: d["steps"][0].update(kind="optional"), "steps.law.kind"),
+    (lambda d: d["steps"][0].update(id="Law Step"), "steps[0].id"),
+    (lambda d: d["steps"][1].update(id="law"), "steps.law.id"),
+    (lambda d: d["steps"][0].update(options_from="maybe"), "steps.law.options_from"),
+    (lambda d: d["steps"][0].update(option_labels={"perhaps": "x"}), "steps.law.option_labels.perhaps"),
+    (lambda d: d["steps"][0].update(question="Có {bogus} không?"), "steps.law.question"),
+    (lambda d: d["steps"][0].update(question="Có { không?"), "steps.law.question"),
+    (lambda d: d["steps"][0].update(repealed=["nosuchnote"]), "steps.law.repealed"),
+    (lambda d: d["steps"][0].update(ask_if={"step": "profit", "in": ["co"]}), "steps.law.ask_if.step"),
+    (lambda d: d["steps"][2].update(ask_if={"step": "law", "in": ["perhaps"]}), "steps.profit.ask_if.in"),
+    (lambda d: d["steps"][1]["groups"][0]["options"][0].update(id=True), "steps.model.groups[0].options[0].id"),
+    (lambda d: d["steps"][1]["groups"][0]["options"][0].update(label="x" * 80),
+     "steps.model.groups[0].options[0].label"),
+    (lambda d: d["steps"][1]["groups"][1]["options"][0].update(id="nn1"), "steps.model.options"),
+    (lambda d: d["steps"][1]["options"][0].update(meets="no"), "steps.model.options[0].meets"),
+    (lambda d: d["notes"]["tt01"].update(doc="17/2023/QH15"), "notes.tt01.doc"),
+    (lambda d: d["programme"]["period"].update(end="31/12/2025"), "programme.period.end"),
+    (lambda d: d["programme"].update(status="paused"), "programme.status"),
+    (lambda d: d["programme"].update(province="Atlantis"), "programme.province"),
+    (lambda d: d["programme"]["documents"].append("1/XX"), "programme.documents[2]"),
+    (lambda d: d["dossier"].pop("items"), "dossier.items"),
+    (lambda d: d["result"].pop("fail"), "result.fail"),
+    (lambda d: d.pop("title"), "title"),
+])
+def test_a_mistake_is_reported_with_its_field(kb, data, edit, field):
+    eligibility = data["eligibility"]
+    edit(eligibility)
+    errors = validate("eligibility", eligibility, kb)
+    assert field in fields(errors), errors
+
+
+def test_a_criterion_nobody_can_meet_is_an_error(kb, data):
+    step = data["compliance"]["steps"][0]
+    step["options"] = [{"id": "a", "label": "A", "meets": False}, {"id": "b", "label": "B", "meets": None}]
+    step.pop("options_from")
+    assert "steps.charter.options" in fields(validate("compliance", data["compliance"], kb))
+
+
+def test_an_info_question_carries_no_verdict(kb, data):
+    size = next(s for s in data["compliance"]["steps"] if s["kind"] == "info")
+    size["options"][0]["meets"] = True
+    assert f"steps.{size['id']}.options" in fields(validate("compliance", data["compliance"], kb))
+
+
+def test_common_file_is_checked_too(kb, data):
+    common = data[COMMON]
+    common["commands"]["jump"] = ["nhay"]
+    common["option_sets"]["yesno"][1]["aliases"] = [False]  # an unquoted `no` in YAML
+    errors = fields(validate(COMMON, common, kb))
+    assert {"commands.jump", "option_sets.yesno[1].aliases"} <= errors
+
+
+def test_loader_refuses_a_broken_selfcheck_with_file_and_field(tmp_path):
+    root = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_DIR, root)
+    path = root / "selfchecks" / "eligibility.yaml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    data["steps"][2]["sources"][0]["doc"] = "không có văn bản này"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    kb, report = load_with_report(root)
+    problems = [p for p in report.errors if p.file == "knowledge/selfchecks/eligibility.yaml"]
+    assert [(p.entry, p.field) for p in problems] == [("eligibility", "steps.profit.sources[0].doc")]
+
+
+def test_a_missing_check_file_is_a_polite_reply_not_a_crash(config, kb, searcher):
+    from bot.app import App
+    from bot.engine import Engine
+    from bot.store import Store
+    from bot.types import Incoming
+
+    without = dataclasses.replace(kb, selfchecks={k: v for k, v in kb.selfchecks.items() if k != "eligibility"})
+    store = Store(config.storage.path)
+    app = App(config, without, store, Engine(without, store, config, searcher=searcher))
+    try:
+        for inc in (Incoming("web", "u1", text="/kiemtra"), Incoming("web", "u1", payload="eligibility:a:law:co")):
+            (sent,) = app.engine.handle(inc)
+            assert sent.reply.text == app.kb.texts["sc_unavailable"].format(
+                alliance=config.alliance.name, contact=config.alliance.contact())
+        assert store.dialog("web", "u1")[0] is None
+    finally:
+        store.close()
