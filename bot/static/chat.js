@@ -65,5 +65,12 @@
     } catch (e) { /* offline: try again next time */ }
   }
   setInterval(poll, 5000);
-  send({ text: "/start" });
+  // A link such as /?q=điều+kiện+vào+htx (shared by the alliance) asks that question after the greeting;
+  // /?tinh=kontum sets the province like a Telegram deep link.
+  const params = new URLSearchParams(window.location.search);
+  const start = params.get("tinh") ? "/start " + params.get("tinh").slice(0, 40) : "/start";
+  send({ text: start }).then(() => {
+    const q = (params.get("q") || "").trim().slice(0, 500);
+    if (q) send({ text: q }, q);
+  });
 })();
