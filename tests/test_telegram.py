@@ -15,6 +15,7 @@ import time
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from clock import Clock
 from fake_telegram import FakeTelegram, visible_text
 from scripted import CHAT_ID, USER_NAME, TelegramHarness, comparable, run_telegram, run_web, tune, wait_until
 from telegram import Bot, Update
@@ -34,17 +35,6 @@ from bot.types import Button, Reply
 GROUP = -100777
 
 
-class Clock:
-    """The store's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 from aiohttp import web
+from clock import Clock
 from fake_zalo import (
     APP_ID,
     APP_SECRET,
@@ -41,17 +42,6 @@ from bot.types import Button, Reply
 # --- helpers ----------------------------------------------------------------------------------------
 
 
-class Clock:
-    """The store's clock, which the channel also uses for the reply window and token expiry."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
