@@ -81,8 +81,8 @@ class Searcher:
             self._add(INTENT, intent.name, None, list(intent.questions), extra=intent.keywords)
         for i, text in enumerate(kb.out_of_scope):
             self._add(OUT_OF_SCOPE, f"oos-{i}", None, [text])
-        self.other_subjects = [tuple(self.normalizer(p)) for p in kb.other_subjects]
-        self.cooperative_terms = [tuple(self.normalizer(p)) for p in kb.cooperative_terms]
+        self.other_subjects = kb.other_subjects
+        self.cooperative_terms = kb.cooperative_terms
         self._build_statistics()
         self._build_fts()
 
@@ -146,15 +146,19 @@ class Searcher:
                 return word
         return None
 
+    def triggered_intent(self, text: str) -> str | None:
+        """The intent whose trigger phrase the text contains ("… chuyển giúp em cho cán bộ …" → staff)."""
+        words = self.normalizer.words(text)
+        for intent in self.kb.intents.values():
+            if any(self.normalizer.contains(words, t) for t in intent.triggers):
+                return intent.name
+        return None
+
     def about_other_subject(self, text: str) -> bool:
         """True when the question names another kind of organisation and nothing cooperative-specific."""
-        toks = self.normalizer(text)
-
-        def has(phrase: tuple[str, ...]) -> bool:
-            n = len(phrase)
-            return n > 0 and any(tuple(toks[i : i + n]) == phrase for i in range(len(toks) - n + 1))
-
-        return any(map(has, self.other_subjects)) and not any(map(has, self.cooperative_terms))
+        words = self.normalizer.words(text)
+        names_other = any(self.normalizer.contains(words, p) for p in self.other_subjects)
+        return names_other and not any(self.normalizer.contains(words, p) for p in self.cooperative_terms)
 
     def weight(self, term: str) -> float:
         parts = term.split("_")

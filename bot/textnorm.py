@@ -108,6 +108,19 @@ class Normalizer:
                 out.append(word)
         return out
 
+    def words(self, text: str) -> list[Token]:
+        """(toned, folded) words with abbreviations expanded, for tone-aware phrase tests."""
+        return self._expand([_pair(w) for w in toned_tokens(text)])
+
+    def contains(self, words: list[Token], phrase: str) -> bool:
+        """Whether `phrase` occurs in `words`, tone-aware: "chùa" (pagoda) is not "chưa" (not yet)."""
+        rule = [_pair(w) for w in toned_tokens(phrase)]
+        n = len(rule)
+        return n > 0 and any(
+            all(_matches(r, w) for r, w in zip(rule, words[i : i + n], strict=True))
+            for i in range(len(words) - n + 1)
+        )
+
     def __call__(self, text: str) -> list[str]:
         words = self._expand([_pair(w) for w in toned_tokens(text)])
         if not self.phrases:

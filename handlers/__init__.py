@@ -27,11 +27,13 @@ HANDLERS: dict[str, Handler] = {
 
 def intent(ctx: Context, state: dict | None, msg: Message) -> Outcome:
     """Start the conversation an intent names ("intent:staff" → staff handler with arg "start")."""
-    name = msg.arg.split(":", 1)[0]
+    name, _, about = msg.arg.partition(":")
     handler = HANDLERS.get(name)
     if handler is None or name in ("intent", "faq"):
         return faq.handle(ctx, None, Message(text=msg.text, message_id=msg.message_id))
-    return handler(ctx, None, Message(arg="start", is_payload=True, message_id=msg.message_id, text=msg.text))
+    # "intent:staff:<message id>": start with that message as the member's request.
+    arg = f"start:{about}" if about.isdigit() else "start"
+    return handler(ctx, None, Message(arg=arg, is_payload=True, message_id=msg.message_id, text=msg.text))
 
 
 HANDLERS["intent"] = intent

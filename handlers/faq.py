@@ -74,6 +74,11 @@ def decide(ctx: Context, results: list[Candidate]) -> tuple[str, list[Candidate]
 
 
 def answer(ctx: Context, text: str, message_id: int) -> Outcome:
+    wanted = ctx.searcher.triggered_intent(text)
+    if wanted:
+        # The member asked for a person: the whole message goes to that conversation as it is.
+        meta = {"kind": "intent", "intent": wanted, "score": 1.0}
+        return Outcome(meta=meta, redirect=f"intent:{wanted}:{message_id}")
     results = ctx.searcher.search(text, province=ctx.province, limit=6)
     verdict, cands = decide(ctx, results)
     if verdict in ("answer", "clarify") and cands[0].kind == ENTRY and ctx.searcher.about_other_subject(text):

@@ -10,7 +10,7 @@ FLOW = "staff"
 def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
     if msg.is_payload:
         action, _, rest = msg.arg.partition(":")
-        if action == "q" and rest.isdigit():
+        if action in ("q", "start") and rest.isdigit():
             question = ctx.message_text(int(rest))
             if question:
                 return _send(ctx, question, int(rest))

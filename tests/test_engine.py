@@ -151,3 +151,13 @@ def test_feedback_on_an_answer_reached_by_a_button(app):
     assert "cán bộ" in sorry.text
     (ticket,) = app.store.tickets()
     assert ticket["reason"] == "negative_feedback" and "l12-dk-thanh-vien" in ticket["text"]
+
+
+def test_asking_for_staff_inside_a_longer_message_sends_it_at_once(app):
+    text = "ad ơi chuyển giúp em cho cán bộ với, hồ sơ vay quỹ của htx em bị trả lại mà không rõ lý do"
+    (reply,) = send(app, text)
+    assert "Đã gửi" in reply.text
+    (ticket,) = app.store.tickets()
+    assert ticket["reason"] == "staff_request" and "hồ sơ vay quỹ" in ticket["text"]
+    row = app.store.conn.execute("select kind, intent from messages").fetchone()
+    assert (row["kind"], row["intent"]) == ("intent", "staff")

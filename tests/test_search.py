@@ -97,3 +97,9 @@ def test_questions_about_other_organisations_are_not_answered(engine):
     # ... but the same words in a question about a cooperative are fine.
     meta = ask(engine, "hợp tác xã có được góp vốn thành lập công ty cổ phần không")
     assert meta["kind"] == "answer", meta
+
+
+def test_subject_rule_is_tone_aware(searcher):
+    assert searcher.about_other_subject("nhà chùa có quỹ gì")
+    assert not searcher.about_other_subject("góp vốn rồi mà chưa nhận được giấy chứng nhận góp vốn")
+    assert not searcher.about_other_subject("htx góp vốn vào công ty được không")  # "htx" expands

@@ -337,7 +337,13 @@ def _load_intents(root: Path, report: Report) -> tuple[dict[str, Intent], dict[s
             report.error(rel, str(name), "questions", "must be a list of phrasings")
             continue
         keywords = raw.get("keywords") or []
-        intents[str(name)] = Intent(str(name), tuple(nfc(q) for q in questions), tuple(keywords))
+        triggers = raw.get("triggers") or []
+        if not isinstance(triggers, list) or not all(isinstance(t, str) and t.strip() for t in triggers):
+            report.error(rel, str(name), "triggers", "must be a list of phrases")
+            triggers = []
+        intents[str(name)] = Intent(
+            str(name), tuple(nfc(q) for q in questions), tuple(keywords), tuple(nfc(t) for t in triggers)
+        )
     lists = {}
     for key in ("out_of_scope", "other_subjects", "cooperative_terms"):
         value = data.get(key) or []

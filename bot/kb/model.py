@@ -62,6 +62,7 @@ class Intent:
     name: str
     questions: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()  # phrases that start this conversation wherever they appear
 
 
 @dataclass(frozen=True)
