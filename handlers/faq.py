@@ -114,9 +114,9 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
         for c in cands:
             if c.kind == ENTRY:
                 buttons.append([entry_button(ctx.kb.entries[c.key])])
-            elif c.kind == INTENT:
-                label = (ctx.kb.ui.get("intent_labels") or {}).get(c.key, c.key)
-                buttons.append([Button(label, f"intent:{c.key}")])
+            elif c.kind == INTENT and c.key in (ctx.kb.ui.get("intent_labels") or {}):
+                # Small talk (greeting, thanks) has no label and is never offered as a choice.
+                buttons.append([Button(ctx.kb.ui["intent_labels"][c.key], f"intent:{c.key}")])
         buttons.append([Button(ctx.t("clarify_none"), f"staff:q:{message_id}")])
         clar_alts = [
             {"entry_id": c.key, "score": c.score, "citations": citations_data(ctx.kb.entries[c.key])}
