@@ -88,6 +88,11 @@ class Normalizer:
         for group in synonym_groups:
             forms = [probe._expand([_pair(w) for w in toned_tokens(p)]) for p in group]
             canonical = tuple(f for _, f in forms[0])
+            if not canonical:
+                continue
+            # The canonical phrase maps to itself, so a shorter rule never rewrites inside it
+            # ("nhập tỉnh" → "sáp nhập tỉnh" must not turn "sáp nhập tỉnh" into "sáp sáp nhập tỉnh").
+            phrases.setdefault(canonical[0], []).append((tuple(forms[0]), canonical))
             for form in forms[1:]:
                 folded = tuple(f for _, f in form)
                 if form and folded != canonical:
@@ -123,18 +128,28 @@ class Normalizer:
 
     def __call__(self, text: str) -> list[str]:
         words = self._expand([_pair(w) for w in toned_tokens(text)])
-        if not self.phrases:
-            return [f for _, f in words]
-        out: list[str] = []
+        # Rules chain ("xã viên" → "thành viên", then "cho thành viên vay" → "cho vay nội bộ"):
+        # repeat until nothing changes; rewritten words carry no tones, so later passes match them.
+        for _ in range(4):
+            rewritten = self._rewrite(words)
+            if rewritten == words:
+                break
+            words = rewritten
+        return [f for _, f in words]
+
+    def _rewrite(self, words: list[Token]) -> list[Token]:
+        out: list[Token] = []
         i = 0
         while i < len(words):
             for form, canonical in self.phrases.get(words[i][1], ()):
                 n = len(form)
                 if i + n <= len(words) and all(_matches(r, w) for r, w in zip(form, words[i : i + n], strict=True)):
-                    out.extend(canonical)
+                    matched = words[i : i + n]
+                    # An identity match keeps the words as typed (tones and all).
+                    out.extend(matched if tuple(f for _, f in matched) == canonical else [(c, c) for c in canonical])
                     i += n
                     break
             else:
-                out.append(words[i][1])
+                out.append(words[i])
                 i += 1
         return out

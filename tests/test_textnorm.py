@@ -60,3 +60,11 @@ def test_synonyms_respect_tones_when_typed_with_tones():
     assert norm("bộ máy hợp tác xã") == ["bo", "may", "hop", "tac", "xa"]  # "máy" is not "mấy"
     assert norm("dưới mức tối thiểu") == ["duoi", "muc", "toi", "thieu"]  # "dưới" is not "đuổi"
     assert norm("bị đuổi") == ["bi", "khai", "tru"]
+
+
+def test_synonym_rules_chain_and_never_rewrite_inside_their_canonical_form():
+    norm = Normalizer.build({}, [["thành viên", "xã viên"], ["cho vay nội bộ", "cho thành viên vay"],
+                                 ["sáp nhập tỉnh", "nhập tỉnh", "gộp tỉnh"]])
+    assert norm("cho xã viên vay") == norm("cho vay nội bộ") == ["cho", "vay", "noi", "bo"]
+    assert norm("sáp nhập tỉnh") == ["sap", "nhap", "tinh"]
+    assert norm("gộp tỉnh rồi") == ["sap", "nhap", "tinh", "roi"]
