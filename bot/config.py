@@ -61,6 +61,11 @@ class DialogConfig:
 
 
 @dataclass
+class LimitsConfig:
+    messages_per_minute: int = 20
+
+
+@dataclass
 class WebConfig:
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -110,6 +115,7 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     dialog: DialogConfig = field(default_factory=DialogConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     web: WebConfig = field(default_factory=WebConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     zalo: ZaloConfig = field(default_factory=ZaloConfig)
@@ -210,5 +216,7 @@ def _validate(config: Config) -> None:
                           "zalo.button_title_chars at least 5")
     if config.dialog.expiry_minutes < 1:
         raise ConfigError("dialog.expiry_minutes: must be at least 1")
+    if config.limits.messages_per_minute < 1:
+        raise ConfigError("limits.messages_per_minute: must be at least 1")
     if not config.storage.path:
         raise ConfigError("storage.path: required")

@@ -103,7 +103,12 @@ class Engine:
         ctx.active_flow = state.get("flow") if state else None
         msg = Message(text=(text or "")[: self.config.search.max_question_chars], message_id=message_id)
         try:
-            if inc.attachment and not text and not inc.payload:
+            flood = self._flooding(inc)
+            if flood is not None:
+                # Over the limit: stored, not searched; said once per minute, then silence.
+                outcome = Outcome([Reply(ctx.t("too_fast"))] if flood == 1 else [], state=state,
+                                  meta={"kind": "rate_limited"})
+            elif inc.attachment and not text and not inc.payload:
                 outcome = Outcome([Reply(ctx.t("unsupported"))], state=state, meta={"kind": "unsupported"})
             else:
                 outcome = self._run(ctx, state, msg, payload=inc.payload)
@@ -127,6 +132,17 @@ class Engine:
                 log.exception("could not queue the error reply")
                 return []
             return [Sent(rid, reply)]
+
+    def _flooding(self, inc: Incoming) -> int | None:
+        """How far over the per-minute limit this typed message is (1 = the first one over), or None.
+
+        Button presses do not count: they cost no search, and a self-check legitimately takes many.
+        """
+        if inc.payload:
+            return None
+        limit = self.config.limits.messages_per_minute
+        over = self.store.recent_count(inc.channel, inc.user_key, 60) - limit
+        return over if over > 0 else None
 
     def _context(self, user: dict[str, Any], message_id: int = 0) -> Context:
         def message_text(mid: int) -> str | None:

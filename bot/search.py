@@ -16,6 +16,7 @@ fix would turn "giá lúa" (rice price) into "giá luật".
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -110,7 +111,9 @@ class Searcher:
         self.pairs = {t for t in df if "_" in t}
 
     def _build_fts(self) -> None:
-        self.db = sqlite_utils.Database(memory=True)
+        # Built in a worker thread on a live reload and read on the event loop afterwards; the index is
+        # never written after this, so sharing the connection between threads is safe.
+        self.db = sqlite_utils.Database(sqlite3.connect(":memory:", check_same_thread=False))
         rows = [
             {"item": i, "text": " ".join(p)}
             for i, item in enumerate(self.items)

@@ -234,6 +234,14 @@ class Store:
         row = self.conn.execute("select * from messages where id = ?", (message_id,)).fetchone()
         return _row(self.conn, row) if row else None
 
+    def recent_count(self, channel: str, user_key: str, seconds: float) -> int:
+        """Typed messages (not button presses) this user sent in the last `seconds`, for the flood limit."""
+        row = self.conn.execute(
+            "select count(*) from messages where channel = ? and user_key = ? and received_at > ? and payload is null",
+            (channel, user_key, self.clock() - seconds),
+        ).fetchone()
+        return row[0]
+
     def unhandled(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("select * from messages where status = 'received' order by id").fetchall()
         return [_row(self.conn, r) for r in rows]

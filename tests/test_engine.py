@@ -161,3 +161,18 @@ def test_asking_for_staff_inside_a_longer_message_sends_it_at_once(app):
     assert ticket["reason"] == "staff_request" and "hồ sơ vay quỹ" in ticket["text"]
     row = app.store.conn.execute("select kind, intent from messages").fetchone()
     assert (row["kind"], row["intent"]) == ("intent", "staff")
+
+
+def test_flood_is_stored_but_not_answered_beyond_the_limit(app, kb, searcher, config):
+    now = [1000.0]
+    config.limits.messages_per_minute = 5
+    engine = Engine(kb, Store(config.storage.path, clock=lambda: now[0]), config, searcher=searcher,
+                    clock=lambda: now[0])
+    replies = [[s.reply.text for s in engine.handle(Incoming("web", "spam", text=f"htx là gì {i}"))]
+               for i in range(8)]
+    assert all(r and "Nguồn:" in r[0] for r in replies[:5])
+    assert "nhanh quá" in replies[5][0] and replies[6] == [] and replies[7] == []
+    assert app.store.conn.execute("select count(*) from messages where user_key = 'spam'").fetchone()[0] == 8
+    assert [s.reply.text for s in engine.handle(Incoming("web", "other", text="htx là gì"))]  # others unaffected
+    now[0] += 61
+    assert "Nguồn:" in engine.handle(Incoming("web", "spam", text="htx là gì"))[0].reply.text
