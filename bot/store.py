@@ -316,6 +316,20 @@ class Store:
         rows = self.conn.execute("select * from replies where message_id = ? order by id", (message_id,)).fetchall()
         return [_reply_row(self.conn, r) for r in rows]
 
+    def history(self, channel: str, user_key: str, limit: int = 40) -> list[dict[str, Any]]:
+        """The user's typed messages and the replies they were sent, oldest first (the last `limit`)."""
+        rows = self.conn.execute(
+            """select * from (
+                 select 'user' as who, text, '[]' as buttons, received_at as at, id as seq from messages
+                   where channel = ? and user_key = ? and text is not null and text != ''
+                 union all
+                 select 'bot' as who, text, buttons, coalesce(sent_at, created_at) as at, id as seq from replies
+                   where channel = ? and user_key = ? and status = 'sent' and text != ''
+               ) order by at desc, seq desc limit ?""",
+            (channel, user_key, channel, user_key, limit),
+        ).fetchall()
+        return [dict(r, buttons=json.loads(r["buttons"])) for r in reversed(rows)]
+
     def mark_sent(self, reply_id: int, platform_msg_id: str | None = None) -> None:
         with self.transaction():
             self.conn.execute(

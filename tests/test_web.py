@@ -89,3 +89,20 @@ async def test_chunked_body_is_read_whole(client):
     resp = await client.post("/api/message", data=chunks(), headers={"Content-Type": "application/json"})
     assert resp.status == 200
     assert "Nguồn:" in (await resp.json())["replies"][0]["text"]
+
+
+async def test_history_restores_the_conversation_for_this_browser_only(client, app):
+    assert (await (await client.get("/api/history")).json())["items"] == []
+    await client.post("/api/message", json={"text": "góp vốn tối đa bao nhiêu"})
+    await client.post("/api/message", json={"payload": "help:show"})
+    items = (await (await client.get("/api/history")).json())["items"]
+    assert [i["who"] for i in items] == ["user", "bot", "bot"]
+    assert items[0]["text"] == "góp vốn tối đa bao nhiêu" and "Cách dùng" in items[-1]["text"]
+    client.session.cookie_jar.clear()
+    assert (await (await client.get("/api/history")).json())["items"] == []
+
+
+async def test_history_leaves_out_the_automatic_greeting_command(client):
+    await client.post("/api/message", json={"text": "/start"})
+    items = (await (await client.get("/api/history")).json())["items"]
+    assert [i["who"] for i in items] == ["bot"] and "Xin chào" in items[0]["text"]

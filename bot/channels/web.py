@@ -41,6 +41,7 @@ def setup(webapp: web.Application, app: App) -> None:
     webapp.router.add_get("/", page)
     webapp.router.add_post("/api/message", message)
     webapp.router.add_get("/api/poll", poll)
+    webapp.router.add_get("/api/history", history)
     webapp.router.add_get("/healthz", health)
     webapp.router.add_static("/static", STATIC)
 
@@ -119,6 +120,20 @@ async def poll(request: web.Request) -> web.Response:
             app.store.mark_sent(row["id"])
             out.append(reply_json(row["text"], row["buttons"]))
     return _with_cookie(web.json_response({"replies": out}), uid, new)
+
+
+async def history(request: web.Request) -> web.Response:
+    """What this browser's user already said and was told, so a reload does not lose the conversation."""
+    app = request.app[APP_KEY]
+    uid, new = _uid(request)
+    items = [] if new else app.store.history(CHANNEL, uid)
+    # The page itself sends /start to greet; the member never typed it.
+    items = [it for it in items if not (it["who"] == "user" and it["text"].split(" ", 1)[0] == "/start")]
+    out = [
+        {"who": it["who"], **reply_json(it["text"], it["buttons"] if it["who"] == "bot" else [])}
+        for it in items
+    ]
+    return _with_cookie(web.json_response({"items": out}), uid, new)
 
 
 async def health(request: web.Request) -> web.Response:

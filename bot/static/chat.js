@@ -68,9 +68,27 @@
   // A link such as /?q=điều+kiện+vào+htx (shared by the alliance) asks that question after the greeting;
   // /?tinh=kontum sets the province like a Telegram deep link.
   const params = new URLSearchParams(window.location.search);
-  const start = params.get("tinh") ? "/start " + params.get("tinh").slice(0, 40) : "/start";
-  send({ text: start }).then(() => {
-    const q = (params.get("q") || "").trim().slice(0, 500);
+  const q = (params.get("q") || "").trim().slice(0, 500);
+
+  async function restore() {
+    // Show the conversation so far (the page was reloaded); greet only a new visitor.
+    try {
+      const res = await fetch("/api/history");
+      if (!res.ok) return false;
+      const items = (await res.json()).items;
+      items.forEach((it, i) => {
+        if (it.who === "user") { add("user", it.text, true); return; }
+        // Only the last reply keeps its buttons: older ones would act on a conversation that moved on.
+        showReplies([{ html: it.html, buttons: i === items.length - 1 ? it.buttons : [] }]);
+      });
+      return items.length > 0;
+    } catch (e) { return false; }
+  }
+
+  restore().then(async (hadHistory) => {
+    if (!hadHistory || params.get("tinh")) {
+      await send({ text: params.get("tinh") ? "/start " + params.get("tinh").slice(0, 40) : "/start" });
+    }
     if (q) send({ text: q }, q);
   });
 })();
