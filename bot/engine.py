@@ -12,9 +12,11 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.config import Config
+from bot.kb.loader import load
 from bot.kb.model import KnowledgeBase
 from bot.search import Searcher
 from bot.store import Store
@@ -35,6 +37,20 @@ class Sent:
     reply: Reply
 
 
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the engine answers from, swapped as one object so no message sees half a reload."""
+
+    kb: KnowledgeBase
+    searcher: Searcher
+    commands: dict[str, str]
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase, searcher: Searcher | None = None) -> Knowledge:
+        commands = {name: spec["action"] for name, spec in (kb.ui.get("commands") or {}).items()}
+        return cls(kb, searcher or Searcher(kb), commands)
+
+
 class Engine:
     def __init__(
         self,
@@ -46,17 +62,42 @@ class Engine:
     ):
         from handlers import HANDLERS
 
-        self.kb = kb
+        self.knowledge = Knowledge.build(kb, searcher)
         self.store = store
         self.config = config
-        self.searcher = searcher or Searcher(kb)
         self.clock = clock
         self.handlers = HANDLERS
-        self.commands: dict[str, str] = {
-            name: spec["action"] for name, spec in (kb.ui.get("commands") or {}).items()
-        }
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self.knowledge.kb
+
+    @property
+    def searcher(self) -> Searcher:
+        return self.knowledge.searcher
+
+    @property
+    def commands(self) -> dict[str, str]:
+        return self.knowledge.commands
 
     # --- public API -------------------------------------------------------------------------------
+
+    def prepare(self, directory: Path | str | None = None) -> Knowledge:
+        """Load and index knowledge/ without touching what is answering now: CPU work (~0.3 s), safe in
+        a worker thread. Raises KnowledgeError naming every error."""
+        return Knowledge.build(load(directory or self.config.knowledge.path or None))
+
+    def install(self, knowledge: Knowledge) -> KnowledgeBase:
+        """Answer from `knowledge` from the next message on. One assignment: call it on the thread that
+        handles messages (the event loop), between two messages."""
+        self.knowledge = knowledge
+        return knowledge.kb
+
+    def reload(self, directory: Path | str | None = None) -> KnowledgeBase:
+        """Re-read knowledge/ (`config.knowledge.path`) and swap it in; on KnowledgeError the knowledge
+        in use stays as it was, so a broken edit never takes the bot down. Conversations in progress
+        live in the store and carry on."""
+        return self.install(self.prepare(directory))
 
     def handle(self, inc: Incoming) -> list[Sent]:
         """Record `inc`, answer it, queue the replies. Never raises for anything a user can send."""

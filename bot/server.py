@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Callable
 from typing import Protocol
@@ -17,6 +18,7 @@ from aiohttp import web
 
 from bot.app import App, build
 from bot.config import Config
+from bot.kb.loader import KnowledgeError
 
 log = logging.getLogger(__name__)
 MAX_REQUEST = 1024 * 1024
@@ -86,17 +88,51 @@ async def run(app: App, stop: asyncio.Event | None = None) -> None:
     if app.config.web.enabled:
         print(f"  Web chat:      http://{host}:{port}/")
         print(f"  Staff console: http://{host}:{port}/console")
+    hup = getattr(signal, "SIGHUP", None)  # not on Windows
+    if hup is not None:
+        print(f"  Reload knowledge: kill -HUP {os.getpid()}  (or the console's knowledge page)")
     print("Press Ctrl-C to stop.", flush=True)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    reloads: set[asyncio.Task] = set()
+
+    def on_hup() -> None:
+        task = asyncio.create_task(reload_knowledge(app), name="knowledge-reload")
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    if hup is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(hup, on_hup)
     try:
         await stop.wait()
     finally:
+        if hup is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(hup)
+        for task in list(reloads):
+            task.cancel()  # the load in its thread finishes on its own; nothing is swapped in any more
         for service in services:
             with contextlib.suppress(Exception):
                 await service.stop()
         await runner.cleanup()
         app.store.close()
+
+
+async def reload_knowledge(app: App) -> bool:
+    """SIGHUP: re-read knowledge/ and log how it went. On errors the bot keeps answering from the
+    knowledge it had, so a half-finished edit never takes it down."""
+    before = len(app.kb.entries)
+    try:
+        kb = await app.reload_async()
+    except KnowledgeError as exc:
+        log.error("knowledge not reloaded, still answering from the %d entries loaded before: %s", before, exc)
+        return False
+    except Exception:
+        log.exception("knowledge not reloaded, still answering from the %d entries loaded before", before)
+        return False
+    log.info("knowledge reloaded: %d entries (before: %d)", len(kb.entries), before)
+    return True

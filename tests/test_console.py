@@ -510,14 +510,14 @@ async def test_invalid_entry_is_not_written(app, make_client, kdir, overrides, m
     assert not (kdir / knowledge.ENTRIES_FILE).exists()
 
 
-async def test_knowledge_page_lists_additions_and_says_restart(app, make_client, kdir):
+async def test_knowledge_page_lists_additions_and_offers_a_reload(app, make_client, kdir):
     client = await make_client()
     token = await csrf_of(client, "/console/knowledge")
     await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "l12-tuoi-vao-htx",
                                                            "question": "xyzzy mấy tuổi được vào htx"})
     html = await (await client.get("/console/knowledge")).text()
     assert "xyzzy mấy tuổi được vào htx" in html
-    assert "khởi động lại" in html
+    assert "Chưa — cần nạp lại" in html and 'action="/console/knowledge/reload"' in html  # tests/test_reload.py
 
 
 def test_loader_merges_staff_phrasings_and_rejects_unknown_entries(kdir):

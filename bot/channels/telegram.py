@@ -83,6 +83,7 @@ class TelegramService:
         self.secret = webhook_secret(self.cfg) if self.webhook else ""
         self.webhook_path = webhook_path(self.cfg.webhook_url)
         self.commands = {name.lower() for name in (app.kb.ui.get("commands") or {})}
+        self.menu: list[tuple[str, str]] | None = None  # the command menu Telegram last accepted
         self.me: BotIdentity | None = None
         self.ready = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -97,9 +98,12 @@ class TelegramService:
     async def start(self) -> None:
         """Returns at once; connecting, polling and sending run in the background so a Telegram
         outage at start-up never stops the web chat."""
+        self.app.reload_listeners.append(self.knowledge_reloaded)
         self._spawn(self._main(), "telegram-main")
 
     async def stop(self) -> None:
+        if self.knowledge_reloaded in self.app.reload_listeners:
+            self.app.reload_listeners.remove(self.knowledge_reloaded)
         tasks = list(self._tasks)
         if self.worker._task is not None:
             tasks.append(self.worker._task)
@@ -146,7 +150,21 @@ class TelegramService:
         """The command menu in Vietnamese, from knowledge/ui.yaml (commands marked hidden are left out)."""
         commands = bot_commands(self.app.kb.ui.get("commands") or {})
         if commands:
-            await self._quietly(self.bot.set_my_commands(commands), "setMyCommands", timeout=15)
+            menu = [(c.command, c.description) for c in commands]
+            if await self._quietly(self.bot.set_my_commands(commands), "setMyCommands", timeout=15):
+                self.menu = menu
+
+    def knowledge_reloaded(self, kb: Any) -> None:
+        """After `App.reload`: group messages and Telegram's menu follow the new commands in ui.yaml."""
+        spec = kb.ui.get("commands") or {}
+        self.commands = {name.lower() for name in spec}
+        menu = [(c.command, c.description) for c in bot_commands(spec)]
+        if self.ready.is_set() and menu and menu != self.menu:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # a reload outside the event loop: the menu waits for the next start
+                return
+            self._spawn(self._set_commands(), "telegram-commands")
 
     async def _set_webhook(self) -> None:
         failures = 0

@@ -4,7 +4,8 @@ Nothing here edits an editor's own entry file. Extra phrasings go to knowledge/s
 (merged by the loader), new entries to knowledge/entries/zz-tu-cong-tac-vien.yaml; both are plain
 YAML a person can review, edit or delete. A change is first written to a temporary copy of the
 knowledge folder and loaded there: it is saved only if it adds no error (`htx-bot kb check` stays as
-clean as it was) and really took effect. The running bot reads knowledge/ at start-up only.
+clean as it was) and really took effect. The running bot answers from it after a reload (the console's
+"Nạp lại kiến thức" button or SIGHUP, see `App.reload_async`).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +26,11 @@ from aiohttp import web
 from bot.app import App
 from bot.console import access, csvexport, knowledge, queries
 from bot.console.access import COOKIE, COOKIE_PATH, SESSION_SECONDS, Access, Session
-from bot.kb.loader import MIN_QUESTIONS, STAFF_PHRASINGS
+from bot.kb.loader import MIN_QUESTIONS, STAFF_PHRASINGS, KnowledgeError
 from bot.markup import to_html
 from bot.types import Reply
 
+log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LABELS = TEMPLATES / "console" / "labels.yaml"
 STAFF_COOKIE = "htx_console_staff"
@@ -89,6 +92,7 @@ def setup(webapp: web.Application, app: App) -> None:
     add.add_post("/console/knowledge/phrasing", guarded(add_phrasing))
     add.add_get("/console/knowledge/new", guarded(entry_form))
     add.add_post("/console/knowledge/new", guarded(entry_submit))
+    add.add_post("/console/knowledge/reload", guarded(reload_knowledge))
     add.add_get("/console/login", guarded(login_page, public=True))
     add.add_post("/console/login", guarded(login_submit, public=True))
     add.add_post("/console/logout", guarded(logout, public=True))
@@ -313,6 +317,8 @@ def _ticket(request: web.Request, ticket_id: int, status: int = 200, **extra: An
         "near": [n for n in (request.query.get("near") or "").split(",") if n],
         "max_answer": MAX_ANSWER,
         "draft": "",
+        "live_entries": len(kb.entries),
+        "before": _int(request.query.get("before"), -1),
     }
     context.update(extra)
     return render(request, "console/ticket.html", http_status=status, **context)
@@ -466,9 +472,34 @@ async def knowledge_page(request: web.Request, **extra: Any) -> web.StreamRespon
         "phrasings": phrasings, "entries": entries, "own_problems": own, "errors": len(report.errors),
         "root": str(console.root), "notice": request.query.get("ok"), "entry_id": request.query.get("id", ""),
         "all_entries": sorted(kb.entries.values(), key=lambda e: e.id), "staff": _staff_name(request),
+        "live_entries": len(kb.entries), "before": _int(request.query.get("before"), -1),
+        "pending": sum(not p["loaded"] for p in phrasings) + sum(not e["loaded"] for e in entries),
     }
     context.update(extra)
-    return render(request, "console/knowledge.html", http_status=400 if extra.get("result") else 200, **context)
+    failed = extra.get("result") or extra.get("reload_failed")
+    return render(request, "console/knowledge.html", http_status=400 if failed else 200, **context)
+
+
+async def reload_knowledge(request: web.Request) -> web.StreamResponse:
+    """The "Nạp lại kiến thức" button: staff additions and edits of knowledge/ take effect without a
+    restart. On loader errors the bot keeps answering from what it had, and the page lists the errors."""
+    console = request.app[CONSOLE_KEY]
+    form = await request.post()
+    back = _safe_next(str(form.get("next") or "")).partition("?")[0].partition("#")[0]
+    before = len(console.app.kb.entries)
+    try:
+        await console.app.reload_async()
+    except KnowledgeError as exc:
+        return await knowledge_page(request, reload_failed=True, reload_errors=[str(p) for p in exc.problems],
+                                    back=back if back != "/console/knowledge" else "")
+    except Exception:
+        log.exception("console: reloading the knowledge base failed")
+        return await knowledge_page(request, reload_failed=True, reload_errors=[],
+                                    back=back if back != "/console/knowledge" else "")
+    ticket = re.fullmatch(r"/console/tickets/\d+", back)
+    back = back if ticket else "/console/knowledge"
+    anchor = "#kien-thuc" if ticket else ""
+    return redirect(back + "?" + urlencode({"ok": "reloaded", "before": before}) + anchor)
 
 
 async def add_phrasing(request: web.Request) -> web.StreamResponse:
