@@ -84,6 +84,7 @@ class Context:
         alliance = self.config.alliance
         values.setdefault("alliance", alliance.name)
         values.setdefault("contact", alliance.contact())
+        values.setdefault("hours", alliance.hours)
         return self.kb.texts[key].format(**values)
 
 
