@@ -149,6 +149,11 @@ class Searcher:
                 return word
         return None
 
+    def content_words(self, text: str) -> list[str]:
+        """The meaningful syllables of a question (abbreviations expanded, before synonym merging):
+        not stop words, single letters or bare numbers."""
+        return [f for _, f in self.normalizer.words(text) if f not in self.stopwords and len(f) > 1 and not f.isdigit()]
+
     def triggered_intent(self, text: str) -> str | None:
         """The intent whose trigger phrase the text contains ("… chuyển giúp em cho cán bộ …" → staff)."""
         words = self.normalizer.words(text)

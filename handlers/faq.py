@@ -79,8 +79,15 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
         # The member asked for a person: the whole message goes to that conversation as it is.
         meta = {"kind": "intent", "intent": wanted, "score": 1.0}
         return Outcome(meta=meta, redirect=f"intent:{wanted}:{message_id}")
+    content = ctx.searcher.content_words(text)
+    if not content:
+        # "ạ", "4", "?", an emoji: nothing to look up, so ask for a question rather than guess.
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "unknown", "score": 0.0})
     results = ctx.searcher.search(text, province=ctx.province, limit=6)
     verdict, cands = decide(ctx, results)
+    if verdict == "answer" and len(content) == 1 and cands[0].kind == ENTRY:
+        # One word ("vốn", "giải thể" typed as "giai") matches too many entries to answer outright.
+        verdict, cands = "clarify", [c for c in cands if c.score >= ctx.config.search.clarify_threshold][:MAX_CHOICES]
     if verdict in ("answer", "clarify") and cands[0].kind == ENTRY and ctx.searcher.about_other_subject(text):
         verdict, cands = "unknown", []
     alternatives = [c for c in cands[1:] if c.kind == ENTRY and c.score >= ctx.config.search.clarify_threshold]

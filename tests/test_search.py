@@ -103,3 +103,15 @@ def test_subject_rule_is_tone_aware(searcher):
     assert searcher.about_other_subject("nhà chùa có quỹ gì")
     assert not searcher.about_other_subject("góp vốn rồi mà chưa nhận được giấy chứng nhận góp vốn")
     assert not searcher.about_other_subject("htx góp vốn vào công ty được không")  # "htx" expands
+
+
+def test_single_letters_and_numbers_are_not_questions(engine):
+    for q in ["â", "ạ", "4", "z", "o", "?", "🙂", "}-┏z"]:
+        meta = ask(engine, q)
+        assert meta["kind"] == "unknown", (q, meta)
+
+
+def test_a_single_word_gets_choices_not_a_confident_answer(engine):
+    meta = ask(engine, "vốn")
+    assert meta["kind"] in ("clarify", "unknown"), meta
+    assert ask(engine, "Tổ hợp tác là gì")["kind"] == "answer"  # three syllables, one merged token
