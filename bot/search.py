@@ -82,6 +82,7 @@ class Searcher:
             self._add(INTENT, intent.name, None, list(intent.questions), extra=intent.keywords)
         for i, text in enumerate(kb.out_of_scope):
             self._add(OUT_OF_SCOPE, f"oos-{i}", None, [text])
+        self.provincial = {e.province for e in kb.entries.values() if e.province}
         self.other_subjects = kb.other_subjects
         self.cooperative_terms = kb.cooperative_terms
         self._build_statistics()
@@ -149,6 +150,18 @@ class Searcher:
                 return word
         return None
 
+    def provinces_named(self, text: str) -> set[str]:
+        """Folded names of provinces with their own documents that the question names ("kế hoạch của
+        Kon Tum"): asking about a province by name shows its documents whatever the user's province."""
+        words = self.normalizer.words(text)
+        named = set()
+        for prov in self.kb.provinces.values():
+            if prov.name in self.provincial and any(
+                self.normalizer.contains(words, n) for n in (prov.name, *prov.aliases)
+            ):
+                named.add(fold(prov.name))
+        return named
+
     def content_words(self, text: str) -> list[str]:
         """The meaningful syllables of a question (abbreviations expanded, before synonym merging):
         not stop words, single letters or bare numbers."""
@@ -195,7 +208,7 @@ class Searcher:
         query = self.parse(text)
         if not query.tokens:
             return []
-        scope = {fold(p) for p in self.kb.province_scope(province)}
+        scope = {fold(p) for p in self.kb.province_scope(province)} | self.provinces_named(text)
         q_weight = {t: self.weight(t) for t in query.terms}
         q_total = sum(q_weight.values()) or 1.0
         q_string = " ".join(query.tokens)

@@ -35,8 +35,10 @@ def visible(ctx: Context, entry: Entry | None) -> bool:
 
 def show_entry(ctx: Context, entry_id: str, msg: Message) -> Outcome:
     entry = ctx.kb.entries.get(entry_id)
-    if not visible(ctx, entry):
+    if entry is None:
         return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+    # No province check here: the entry's button was offered by the bot (search had already decided it
+    # fits, e.g. because the question named the province).
     related = [ctx.kb.entries[r] for r in entry.related if visible(ctx, ctx.kb.entries.get(r))][:2]
     return Outcome(
         [entry_reply(ctx, entry, msg.message_id, related)],
