@@ -16,6 +16,7 @@ fix would turn "giá lúa" (rice price) into "giá luật".
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -26,7 +27,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.kb.model import KnowledgeBase
-from bot.textnorm import Normalizer, fold
+from bot.textnorm import Normalizer, fold, tokens
 
 ENTRY, INTENT, OUT_OF_SCOPE = "entry", "intent", "out_of_scope"
 STOPWORD_WEIGHT = 0.15
@@ -57,6 +58,17 @@ class Query:
     tokens: list[str]
     terms: Counter = field(default_factory=Counter)
     corrected: dict[str, str] = field(default_factory=dict)
+
+
+_ARTICLE = re.compile(r"\bdieu (\d{1,3})\b")
+_OTHER_DOC = re.compile(r"\b(nghi dinh|nd|thong tu|tt|quyet dinh|qd|chi thi|ct) (?:so )?(\d{1,4})\b")
+_DOC_KINDS = {"nghi dinh": "ndcp", "nd": "ndcp", "thong tu": "tt", "tt": "tt", "quyet dinh": "qd", "qd": "qd",
+              "chi thi": "ct", "ct": "ct"}
+# How a question says which cooperative law it means, in folded text.
+_LAW_MARKS = (
+    ("23/2012/QH13", ("2012", "23 2012", "luat cu")),
+    ("17/2023/QH15", ("2023", "17 2023", "luat moi", "hien hanh")),
+)
 
 
 def _bigrams(toks: Sequence[str]) -> list[str]:
@@ -161,6 +173,53 @@ class Searcher:
             ):
                 named.add(fold(prov.name))
         return named
+
+    def article_refs(self, text: str) -> tuple[list[tuple[str, int]], list[str]]:
+        """Articles the question names, and the documents it names that lack them.
+
+        "điều 17 luật htx 2012" → ([("23/2012/QH13", 17)], []); "điều 17 nghị định 193" → the decree's
+        article; without a document, both cooperative laws are meant; "điều 200 luật htx" → ([], [both laws]).
+        """
+        folded = " ".join(tokens(text))
+        refs: list[tuple[str, int]] = []
+        missing: list[str] = []
+        for match in _ARTICLE.finditer(folded):
+            number = int(match.group(1))
+            tail = folded[match.end() : match.end() + 60]
+            other = _OTHER_DOC.search(tail)
+            if other:
+                kind, num = _DOC_KINDS[other.group(1)], other.group(2)
+                docs = [d.number for d in self.kb.documents.values()
+                        if d.number.split("/")[0] == num and kind in fold(d.number).replace("-", "").lower()]
+            else:
+                docs = [doc for doc, marks in _LAW_MARKS if any(m in tail for m in marks)] or [d for d, _ in _LAW_MARKS]
+            for doc in docs:
+                document = self.kb.document(doc)
+                if document is None:
+                    continue
+                if document.articles and number > document.articles:
+                    missing.append(document.number)
+                else:
+                    refs.append((document.number, number))
+        return refs, missing
+
+    def entries_citing(self, refs: list[tuple[str, int]], province: str | None = None) -> list[str]:
+        """Entry ids citing any of `refs`, those that cite it first (their main article) first."""
+        scope = {fold(p) for p in self.kb.province_scope(province)}
+        found: list[tuple[int, int, str]] = []
+        for entry in self.kb.entries.values():
+            if entry.province and fold(entry.province) not in scope:
+                continue
+            for rank, c in enumerate(entry.citations):
+                if (c.doc, c.article) in refs:
+                    found.append((rank, len(entry.citations), entry.id))
+                    break
+        return [eid for _, _, eid in sorted(found)]
+
+    def main_article(self, entry_id: str, refs: list[tuple[str, int]]) -> bool:
+        """Whether the entry's first citation is one of `refs` (the article is what the entry is about)."""
+        first = self.kb.entries[entry_id].citations[0]
+        return (first.doc, first.article) in refs
 
     def content_words(self, text: str) -> list[str]:
         """The meaningful syllables of a question (abbreviations expanded, before synonym merging):

@@ -75,6 +75,35 @@ def decide(ctx: Context, results: list[Candidate]) -> tuple[str, list[Candidate]
     return "unknown", []
 
 
+def article_answer(ctx: Context, text: str, refs: list[tuple[str, int]], message_id: int) -> Outcome:
+    """The question names an article ("điều 17 luật htx 2012 nói gì"): answer from the entries citing it.
+
+    Entries whose main article it is come first; the rest of the question (search) orders them. The best
+    one is answered and the next ones are offered as buttons: the article is what the member asked about.
+    """
+    ids = ctx.searcher.entries_citing(refs, ctx.province)
+    if not ids:
+        # A real article we have no entry for (a decree's): honest "not sure", and staff get the question.
+        return not_sure(ctx, text, 0.0)
+    scores = {c.key: c.score for c in ctx.searcher.search(text, province=ctx.province, limit=40) if c.kind == ENTRY}
+
+    def rank(entry_id: str) -> float:
+        return scores.get(entry_id, 0.0) + (0.2 if ctx.searcher.main_article(entry_id, refs) else 0.0)
+
+    ranked = sorted(ids, key=lambda i: (-rank(i), ids.index(i)))
+    entry = ctx.kb.entries[ranked[0]]
+    others = [ctx.kb.entries[i] for i in ranked[1 : 1 + MAX_CHOICES]]
+    alt = [{"entry_id": e.id, "score": scores.get(e.id, 0.0), "citations": citations_data(e)} for e in others]
+    reply = entry_reply(ctx, entry, message_id, others[:2])
+    if len(ranked) > 1:
+        reply.text = ctx.t("article_more") + "\n\n" + reply.text
+    return Outcome(
+        [reply],
+        meta={"kind": "answer", "entry_id": entry.id, "score": round(min(1.0, rank(entry.id)), 4),
+              "citations": citations_data(entry), "alternatives": alt},
+    )
+
+
 def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     wanted = ctx.searcher.triggered_intent(text)
     if wanted:
@@ -85,6 +114,17 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     if not content:
         # "ạ", "4", "?", an emoji: nothing to look up, so ask for a question rather than guess.
         return Outcome([Reply(ctx.t("empty"))], meta={"kind": "unknown", "score": 0.0})
+    refs, missing = ctx.searcher.article_refs(text)
+    if refs:
+        return article_answer(ctx, text, refs, message_id)
+    if missing:
+        docs = "; ".join(f"{ctx.kb.document(d).short} có {ctx.kb.document(d).articles} điều" for d in missing)
+        return Outcome([Reply(ctx.t("no_such_article", docs=docs))], meta={"kind": "unknown", "score": 0.0})
+    return answer_by_search(ctx, text, message_id)
+
+
+def answer_by_search(ctx: Context, text: str, message_id: int) -> Outcome:
+    content = ctx.searcher.content_words(text)
     results = ctx.searcher.search(text, province=ctx.province, limit=6)
     verdict, cands = decide(ctx, results)
     if verdict == "answer" and len(content) == 1 and cands[0].kind == ENTRY:
@@ -135,7 +175,10 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
             [Reply(ctx.t("clarify"), buttons)],
             meta={"kind": "clarify", "score": cands[0].score, "alternatives": clar_alts},
         )
-    score = results[0].score if results else 0.0
+    return not_sure(ctx, text, results[0].score if results else 0.0)
+
+
+def not_sure(ctx: Context, text: str, score: float) -> Outcome:
     return Outcome(
         [Reply(ctx.t("unknown"))],
         meta={"kind": "unknown", "score": score},

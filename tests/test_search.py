@@ -125,3 +125,14 @@ def test_a_question_naming_a_province_sees_its_documents(engine, kb):
     ), meta
     meta = ask(engine, "Tỉnh mình chọn mấy hợp tác xã để thí điểm mô hình kiểu mới?")  # no province known
     assert not cites(meta, "1185/KH-UBND"), meta
+
+
+def test_questions_naming_an_article(engine):
+    meta = ask(engine, "Điều 17 luật HTX 2012 nói gì")
+    assert meta["kind"] == "answer" and meta["citations"][0] == {"doc": "23/2012/QH13", "article": 17,
+                                                                  "clause": meta["citations"][0]["clause"]}
+    assert all(cites({"citations": a["citations"]}, "23/2012/QH13", 17) for a in meta["alternatives"])
+    meta = ask(engine, "theo điều 74 luật mới thì góp vốn tối đa bao nhiêu")
+    assert meta["kind"] == "answer" and cites(meta, "17/2023/QH15", 74)
+    for q in ["điều 200 luật htx", "điều 90 luật 2012", "điều 17 nghị định 193"]:
+        assert ask(engine, q)["kind"] == "unknown", q
