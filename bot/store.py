@@ -350,6 +350,18 @@ class Store:
             )
             return status
 
+    def requeue_closed_window(self, channel: str, user_key: str, max_age: float = 30 * 86400) -> int:
+        """Staff answers that could not be delivered only because the platform's reply window had
+        closed go back to the outbox once the member writes again (the window is open again)."""
+        with self.transaction():
+            cur = self.conn.execute(
+                """update replies set status = 'pending', next_attempt_at = ? where channel = ? and user_key = ?
+                   and status = 'undeliverable' and origin = 'staff' and last_error like '%reply window%'
+                   and created_at > ?""",
+                (self.clock(), channel, user_key, self.clock() - max_age),
+            )
+            return cur.rowcount
+
     def mark_undeliverable(self, reply_id: int, reason: str) -> None:
         with self.transaction():
             self.conn.execute(

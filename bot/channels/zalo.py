@@ -163,10 +163,12 @@ class ZaloService:
     async def _handle(self, inc: Any) -> None:
         try:
             sent = self.app.engine.handle(inc)
+            # The member wrote, so the reply window is open again for answers it blocked before.
+            requeued = self.store.requeue_closed_window(CHANNEL, inc.user_key)
         except Exception:
             log.exception("Zalo: handling an event from %s failed", inc.user_key)
             return
-        if sent:
+        if sent or requeued:
             self.worker.notify()
 
     # --- delivery ---------------------------------------------------------------------------------
