@@ -230,8 +230,9 @@ class Searcher:
         """The intent whose trigger phrase the text contains ("… chuyển giúp em cho cán bộ …" → staff)."""
         words = self.normalizer.words(text)
         for intent in self.kb.intents.values():
-            if any(self.normalizer.contains(words, t) for t in intent.triggers):
-                return intent.name
+            for groups in intent.triggers:
+                if all(any(self.normalizer.contains(words, p) for p in group) for group in groups):
+                    return intent.name
         return None
 
     def about_other_subject(self, text: str) -> bool:

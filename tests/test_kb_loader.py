@@ -90,3 +90,10 @@ def test_every_entry_citing_an_old_document_says_what_applies_today(kb):
         old = [c for c in entry.citations if not kb.document(c.doc).in_force]
         if old:
             assert entry.today, entry.id
+
+
+def test_bad_trigger_is_reported(kbdir):
+    path = kbdir / "intents.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "    triggers:\n      - all:", "    triggers:\n      - all: nope\n      - all:", 1), encoding="utf-8")
+    assert any("intents.yaml" in e and "triggers[0]" in e for e in errors(kbdir))

@@ -136,3 +136,21 @@ def test_questions_naming_an_article(engine):
     assert meta["kind"] == "answer" and cites(meta, "17/2023/QH15", 74)
     for q in ["điều 200 luật htx", "điều 90 luật 2012", "điều 17 nghị định 193"]:
         assert ask(engine, q)["kind"] == "unknown", q
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("tự đánh giá giúp em htx có đủ điều kiện tham gia mô hình kiểu mới không", "eligibility"),
+        ("nhờ trợ lý rà xem htx em đã đúng luật 2023 chưa", "compliance"),
+        ("em muốn nói chuyện trực tiếp với cán bộ về hồ sơ vay vốn", "staff"),
+    ],
+)
+def test_two_part_triggers_start_conversations(engine, question, intent):
+    meta = ask(engine, question)
+    assert (meta["kind"], meta["intent"]) == ("intent", intent), meta
+
+
+def test_a_topic_alone_does_not_trigger_a_conversation(engine):
+    meta = ask(engine, "Đề án 167 chọn bao nhiêu hợp tác xã thí điểm?")
+    assert meta["kind"] == "answer" and cites(meta, "167/QĐ-TTg"), meta

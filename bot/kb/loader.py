@@ -337,13 +337,8 @@ def _load_intents(root: Path, report: Report) -> tuple[dict[str, Intent], dict[s
             report.error(rel, str(name), "questions", "must be a list of phrasings")
             continue
         keywords = raw.get("keywords") or []
-        triggers = raw.get("triggers") or []
-        if not isinstance(triggers, list) or not all(isinstance(t, str) and t.strip() for t in triggers):
-            report.error(rel, str(name), "triggers", "must be a list of phrases")
-            triggers = []
-        intents[str(name)] = Intent(
-            str(name), tuple(nfc(q) for q in questions), tuple(keywords), tuple(nfc(t) for t in triggers)
-        )
+        triggers = _triggers(raw.get("triggers") or [], rel, str(name), report)
+        intents[str(name)] = Intent(str(name), tuple(nfc(q) for q in questions), tuple(keywords), triggers)
     lists = {}
     for key in ("out_of_scope", "other_subjects", "cooperative_terms"):
         value = data.get(key) or []
@@ -352,6 +347,24 @@ def _load_intents(root: Path, report: Report) -> tuple[dict[str, Intent], dict[s
             value = []
         lists[key] = tuple(nfc(q) for q in value)
     return intents, lists
+
+
+def _triggers(raw: Any, rel: str, name: str, report: Report) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """A trigger is a phrase, or {all: [[phrases…], [phrases…]]}: one phrase of every group must appear."""
+    out = []
+    if not isinstance(raw, list):
+        report.error(rel, name, "triggers", "must be a list")
+        return ()
+    for i, item in enumerate(raw):
+        if isinstance(item, str) and item.strip():
+            out.append(((nfc(item),),))
+        elif (isinstance(item, dict) and isinstance(item.get("all"), list) and item["all"]
+              and all(isinstance(g, list) and g and all(isinstance(p, str) and p.strip() for p in g)
+                      for g in item["all"])):
+            out.append(tuple(tuple(nfc(p) for p in g) for g in item["all"]))
+        else:
+            report.error(rel, name, f"triggers[{i}]", "a phrase, or {all: [[phrases], [phrases], ...]}")
+    return tuple(out)
 
 
 ENTRY_FIELDS = {

@@ -62,7 +62,9 @@ class Intent:
     name: str
     questions: tuple[str, ...]
     keywords: tuple[str, ...] = ()
-    triggers: tuple[str, ...] = ()  # phrases that start this conversation wherever they appear
+    # What starts this conversation wherever it appears: each trigger is a tuple of groups, and every
+    # group must be present (any one phrase of it): (("gặp cán bộ",),) or (("tự đánh giá", …), ("thí điểm", …)).
+    triggers: tuple[tuple[tuple[str, ...], ...], ...] = ()
 
 
 @dataclass(frozen=True)
