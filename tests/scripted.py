@@ -122,12 +122,12 @@ def comparable(turns: list[Turn], name: str | None = None) -> Comparable:
 # --- web chat -------------------------------------------------------------------------------------
 
 
-async def run_web(app: App) -> Comparable:
+async def play_web(app: App, steps: list[Step]) -> list[Turn]:
+    """Play `steps` through the web chat's HTTP API (one browser, one cookie)."""
     from bot.channels import web as web_channel
 
     webapp = web.Application()
     web_channel.setup(webapp, app)
-    steps = script(app)
     async with TestClient(TestServer(webapp, host="127.0.0.1")) as client:
 
         async def send(body: dict[str, str]) -> Turn:
@@ -136,8 +136,11 @@ async def run_web(app: App) -> Comparable:
             data = await resp.json()
             return [{"text": to_plain(r["text"]), "buttons": r["buttons"]} for r in data["replies"]]
 
-        turns = await play(steps, lambda text: send({"text": text}), lambda b: send({"payload": b["payload"]}))
-    return comparable(turns)
+        return await play(steps, lambda text: send({"text": text}), lambda b: send({"payload": b["payload"]}))
+
+
+async def run_web(app: App) -> Comparable:
+    return comparable(await play_web(app, script(app)))
 
 
 # --- Telegram -------------------------------------------------------------------------------------

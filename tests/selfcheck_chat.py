@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from scripted import Step, TelegramHarness, Turn, comparable, play
+from scripted import Step, TelegramHarness, Turn, comparable, play, play_web  # noqa: F401 (re-exported)
 
 from bot.app import App
-from bot.markup import to_plain
 from bot.types import Incoming, Reply
 from handlers.selfcheck_model import Check, load
 
@@ -125,22 +122,6 @@ def script(check: Check, answers: dict[str, str], then: list[Step] | None = None
 
 def _command(name: str) -> str:
     return {"eligibility": "kiemtra", "compliance": "tuanthu"}[name]
-
-
-async def play_web(app: App, steps: list[Step]) -> list[Turn]:
-    from bot.channels import web as web_channel
-
-    webapp = web.Application()
-    web_channel.setup(webapp, app)
-    async with TestClient(TestServer(webapp, host="127.0.0.1")) as client:
-
-        async def send(body: dict[str, str]) -> Turn:
-            resp = await client.post("/api/message", json=body)
-            assert resp.status == 200, await resp.text()
-            data = await resp.json()
-            return [{"text": to_plain(r["text"]), "buttons": r["buttons"]} for r in data["replies"]]
-
-        return await play(steps, lambda text: send({"text": text}), lambda b: send({"payload": b["payload"]}))
 
 
 async def play_telegram(app: App, fake: Any, steps: list[Step]) -> list[Turn]:
