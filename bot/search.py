@@ -15,6 +15,7 @@ fix would turn "giá lúa" (rice price) into "giá luật".
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sqlite3
@@ -94,6 +95,8 @@ class Searcher:
             self._add(INTENT, intent.name, None, list(intent.questions), extra=intent.keywords)
         for i, text in enumerate(kb.out_of_scope):
             self._add(OUT_OF_SCOPE, f"oos-{i}", None, [text])
+        # The same question is looked at by several rules per message: split it into words once.
+        self.words = functools.lru_cache(maxsize=64)(self.normalizer.words)
         self.provincial = {e.province for e in kb.entries.values() if e.province}
         self.other_subjects = kb.other_subjects
         self.cooperative_terms = kb.cooperative_terms
@@ -165,7 +168,7 @@ class Searcher:
     def provinces_named(self, text: str) -> set[str]:
         """Folded names of provinces with their own documents that the question names ("kế hoạch của
         Kon Tum"): asking about a province by name shows its documents whatever the user's province."""
-        words = self.normalizer.words(text)
+        words = self.words(text)
         named = set()
         for prov in self.kb.provinces.values():
             if prov.name in self.provincial and any(
@@ -224,11 +227,11 @@ class Searcher:
     def content_words(self, text: str) -> list[str]:
         """The meaningful syllables of a question (abbreviations expanded, before synonym merging):
         not stop words, single letters or bare numbers."""
-        return [f for _, f in self.normalizer.words(text) if f not in self.stopwords and len(f) > 1 and not f.isdigit()]
+        return [f for _, f in self.words(text) if f not in self.stopwords and len(f) > 1 and not f.isdigit()]
 
     def triggered_intent(self, text: str) -> str | None:
         """The intent whose trigger phrase the text contains ("… chuyển giúp em cho cán bộ …" → staff)."""
-        words = self.normalizer.words(text)
+        words = self.words(text)
         for intent in self.kb.intents.values():
             for groups in intent.triggers:
                 if all(any(self.normalizer.contains(words, p) for p in group) for group in groups):
@@ -237,7 +240,7 @@ class Searcher:
 
     def about_other_subject(self, text: str) -> bool:
         """True when the question names another kind of organisation and nothing cooperative-specific."""
-        words = self.normalizer.words(text)
+        words = self.words(text)
         names_other = any(self.normalizer.contains(words, p) for p in self.other_subjects)
         return names_other and not any(self.normalizer.contains(words, p) for p in self.cooperative_terms)
 

@@ -200,7 +200,7 @@ class Store:
         row = self.conn.execute(
             "select * from users where channel = ? and user_key = ?", (channel, user_key)
         ).fetchone()
-        return _row(self.conn, row) if row else {"channel": channel, "user_key": user_key}
+        return dict(row) if row else {"channel": channel, "user_key": user_key}
 
     def _touch_user(self, channel: str, user_key: str, name: str | None, now: float) -> None:
         self.conn.execute(
@@ -232,7 +232,7 @@ class Store:
 
     def message(self, message_id: int) -> dict[str, Any] | None:
         row = self.conn.execute("select * from messages where id = ?", (message_id,)).fetchone()
-        return _row(self.conn, row) if row else None
+        return dict(row) if row else None
 
     def recent_count(self, channel: str, user_key: str, seconds: float) -> int:
         """Typed messages (not button presses) this user sent in the last `seconds`, for the flood limit."""
@@ -244,7 +244,7 @@ class Store:
 
     def unhandled(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("select * from messages where status = 'received' order by id").fetchall()
-        return [_row(self.conn, r) for r in rows]
+        return [dict(r) for r in rows]
 
     def complete(
         self,
@@ -310,11 +310,11 @@ class Store:
             sql += " and user_key = ?"
             args.append(user_key)
         rows = self.conn.execute(sql + " order by id limit ?", (*args, limit)).fetchall()
-        return [_reply_row(self.conn, r) for r in rows]
+        return [_reply_row(r) for r in rows]
 
     def replies_for(self, message_id: int) -> list[dict[str, Any]]:
         rows = self.conn.execute("select * from replies where message_id = ? order by id", (message_id,)).fetchall()
-        return [_reply_row(self.conn, r) for r in rows]
+        return [_reply_row(r) for r in rows]
 
     def history(self, channel: str, user_key: str, limit: int = 40) -> list[dict[str, Any]]:
         """The user's typed messages and the replies they were sent, oldest first (the last `limit`)."""
@@ -399,7 +399,7 @@ class Store:
             args.append(status)
         sql += " order by id desc limit ?"
         args.append(limit)
-        return [_row(self.conn, r) for r in self.conn.execute(sql, args).fetchall()]
+        return [dict(r) for r in self.conn.execute(sql, args).fetchall()]
 
     def get_kv(self, key: str) -> str | None:
         row = self.conn.execute("select value from kv where key = ?", (key,)).fetchone()
@@ -484,11 +484,7 @@ def _statements(sql: str) -> list[str]:
     return [s.strip() for s in sql.split(";") if s.strip()]
 
 
-def _row(conn: Any, row: Any) -> dict[str, Any]:
-    return dict(row)
-
-
-def _reply_row(conn: Any, row: Any) -> dict[str, Any]:
+def _reply_row(row: Any) -> dict[str, Any]:
     d = dict(row)
     d["buttons"] = json.loads(d["buttons"])
     return d

@@ -73,7 +73,6 @@ class Normalizer:
 
     abbreviations: dict[str, list[tuple[Token, tuple[str, ...]]]] = field(default_factory=dict)
     phrases: dict[str, list[tuple[tuple[Token, ...], tuple[str, ...]]]] = field(default_factory=dict)
-    max_phrase: int = 1
 
     @classmethod
     def build(cls, abbreviations: Mapping[str, str], synonym_groups: Iterable[Iterable[str]]) -> Normalizer:
@@ -99,8 +98,7 @@ class Normalizer:
                     phrases.setdefault(folded[0], []).append((tuple(form), canonical))
         for rules in phrases.values():
             rules.sort(key=lambda r: len(r[0]), reverse=True)  # longest phrase first
-        longest = max((len(form) for rules in phrases.values() for form, _ in rules), default=1)
-        return cls(abbreviations=abbr, phrases=phrases, max_phrase=longest)
+        return cls(abbreviations=abbr, phrases=phrases)
 
     def _expand(self, words: list[Token]) -> list[Token]:
         out: list[Token] = []

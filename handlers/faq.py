@@ -52,8 +52,27 @@ def examples(ctx: Context) -> Outcome:
     return Outcome([Reply(ctx.kb.ui.get("examples_text", ctx.t("empty")), buttons)], meta={"kind": "info"})
 
 
-def decide(ctx: Context, results: list[Candidate]) -> tuple[str, list[Candidate]]:
-    """answer | intent | clarify | unknown, with the candidates that support it."""
+def decide(ctx: Context, results: list[Candidate], words: int = 2, other_subject: bool = False
+           ) -> tuple[str, list[Candidate]]:
+    """answer | intent | clarify | unknown, with the candidates that support it.
+
+    `words`: meaningful syllables in the question (one word is offered choices, never answered outright);
+    `other_subject`: the question is about another kind of organisation (never answered from an entry).
+    """
+    verdict, cands = _decide(ctx, results)
+    if verdict in ("answer", "clarify") and cands[0].kind == ENTRY and other_subject:
+        return "unknown", []
+    if verdict == "answer" and words == 1 and cands[0].kind == ENTRY:
+        # One word ("vốn") matches too many entries to answer outright.
+        return "clarify", [c for c in cands if c.score >= ctx.config.search.clarify_threshold][:MAX_CHOICES]
+    return verdict, cands
+
+
+def _alternative(ctx: Context, entry_id: str, score: float) -> dict:
+    return {"entry_id": entry_id, "score": score, "citations": citations_data(ctx.kb.entries[entry_id])}
+
+
+def _decide(ctx: Context, results: list[Candidate]) -> tuple[str, list[Candidate]]:
     cfg = ctx.config.search
     if not results:
         return "unknown", []
@@ -93,7 +112,7 @@ def article_answer(ctx: Context, text: str, refs: list[tuple[str, int]], message
     ranked = sorted(ids, key=lambda i: (-rank(i), ids.index(i)))
     entry = ctx.kb.entries[ranked[0]]
     others = [ctx.kb.entries[i] for i in ranked[1 : 1 + MAX_CHOICES]]
-    alt = [{"entry_id": e.id, "score": scores.get(e.id, 0.0), "citations": citations_data(e)} for e in others]
+    alt = [_alternative(ctx, e.id, scores.get(e.id, 0.0)) for e in others]
     reply = entry_reply(ctx, entry, message_id, others[:2])
     if len(ranked) > 1:
         reply.text = ctx.t("article_more") + "\n\n" + reply.text
@@ -120,23 +139,14 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     if missing:
         docs = "; ".join(f"{ctx.kb.document(d).short} có {ctx.kb.document(d).articles} điều" for d in missing)
         return Outcome([Reply(ctx.t("no_such_article", docs=docs))], meta={"kind": "unknown", "score": 0.0})
-    return answer_by_search(ctx, text, message_id)
+    return answer_by_search(ctx, text, message_id, len(content))
 
 
-def answer_by_search(ctx: Context, text: str, message_id: int) -> Outcome:
-    content = ctx.searcher.content_words(text)
+def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Outcome:
     results = ctx.searcher.search(text, province=ctx.province, limit=6)
-    verdict, cands = decide(ctx, results)
-    if verdict == "answer" and len(content) == 1 and cands[0].kind == ENTRY:
-        # One word ("vốn", "giải thể" typed as "giai") matches too many entries to answer outright.
-        verdict, cands = "clarify", [c for c in cands if c.score >= ctx.config.search.clarify_threshold][:MAX_CHOICES]
-    if verdict in ("answer", "clarify") and cands[0].kind == ENTRY and ctx.searcher.about_other_subject(text):
-        verdict, cands = "unknown", []
+    verdict, cands = decide(ctx, results, words, ctx.searcher.about_other_subject(text))
     alternatives = [c for c in cands[1:] if c.kind == ENTRY and c.score >= ctx.config.search.clarify_threshold]
-    alt_data = [
-        {"entry_id": c.key, "score": c.score, "citations": citations_data(ctx.kb.entries[c.key])}
-        for c in alternatives[:MAX_CHOICES]
-    ]
+    alt_data = [_alternative(ctx, c.key, c.score) for c in alternatives[:MAX_CHOICES]]
     if verdict == "intent":
         top = cands[0]
         return Outcome(
@@ -167,10 +177,7 @@ def answer_by_search(ctx: Context, text: str, message_id: int) -> Outcome:
                 # Small talk (greeting, thanks) has no label and is never offered as a choice.
                 buttons.append([Button(ctx.kb.ui["intent_labels"][c.key], f"intent:{c.key}")])
         buttons.append([Button(ctx.t("clarify_none"), f"staff:q:{message_id}")])
-        clar_alts = [
-            {"entry_id": c.key, "score": c.score, "citations": citations_data(ctx.kb.entries[c.key])}
-            for c in cands if c.kind == ENTRY
-        ]
+        clar_alts = [_alternative(ctx, c.key, c.score) for c in cands if c.kind == ENTRY]
         return Outcome(
             [Reply(ctx.t("clarify"), buttons)],
             meta={"kind": "clarify", "score": cands[0].score, "alternatives": clar_alts},

@@ -33,7 +33,6 @@ MAX_ANSWER_TOKENS = 6  # a longer text is a sentence, not an answer: ask again r
 SHORT_ROW_LABEL = 12  # answers this short share one row of buttons
 NAME_CHARS = (2, 80)
 QUESTION_TOKENS = 3  # after the result, a text this long that is not yes/no is taken as a new question
-NAV = ("back", "skip", "restart", "cancel", "help")
 
 
 def handler(name: str) -> Handler:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from bot.app import App, build
 from bot.config import Config
-from bot.kb.loader import load
+from bot.kb.loader import DEFAULT_DIR, load
 from bot.search import Searcher
+
+
+@pytest.fixture
+def kdir(tmp_path) -> Path:
+    """A private copy of knowledge/ that a test may change; the real one is never written by tests."""
+    root = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_DIR, root, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -23,14 +22,6 @@ from bot.types import Effect, Incoming
 GIBBERISH = "xyzzy qwerty plugh"
 TOKEN = "correct-horse-battery-staple-42"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-@pytest.fixture
-def kdir(tmp_path) -> Path:
-    """A private copy of the knowledge folder the console may write to."""
-    root = tmp_path / "knowledge"
-    shutil.copytree(loader.DEFAULT_DIR, root, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-    return root
 
 
 @pytest.fixture

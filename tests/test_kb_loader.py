@@ -1,22 +1,14 @@
 """The knowledge base refuses bad data and names file, entry and field."""
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from bot.kb.loader import DEFAULT_DIR, KnowledgeError, load, load_with_report
+from bot.kb.loader import KnowledgeError, load, load_with_report
 
 
-@pytest.fixture
-def kbdir(tmp_path) -> Path:
-    target = tmp_path / "knowledge"
-    shutil.copytree(DEFAULT_DIR, target)
-    return target
-
-
-def add_entries(kbdir: Path, body: str) -> None:
-    (kbdir / "entries" / "zz-test.yaml").write_text("topic: Thử\nentries:\n" + body, encoding="utf-8")
+def add_entries(kdir: Path, body: str) -> None:
+    (kdir / "entries" / "zz-test.yaml").write_text("topic: Thử\nentries:\n" + body, encoding="utf-8")
 
 
 GOOD = """
@@ -29,8 +21,8 @@ GOOD = """
 """
 
 
-def errors(kbdir):
-    _, report = load_with_report(kbdir)
+def errors(kdir):
+    _, report = load_with_report(kdir)
     return [str(p) for p in report.errors]
 
 
@@ -40,9 +32,9 @@ def test_shipped_knowledge_base_is_valid():
     assert len(kb.entries) >= 30
 
 
-def test_good_entry_loads(kbdir):
-    add_entries(kbdir, GOOD)
-    assert "zz-ok" in load(kbdir).entries
+def test_good_entry_loads(kdir):
+    add_entries(kdir, GOOD)
+    assert "zz-ok" in load(kdir).entries
 
 
 @pytest.mark.parametrize(
@@ -61,27 +53,27 @@ def test_good_entry_loads(kbdir):
         (GOOD + GOOD, "zz-ok › id"),
     ],
 )
-def test_errors_name_file_entry_and_field(kbdir, body, expected):
-    add_entries(kbdir, body)
-    found = errors(kbdir)
+def test_errors_name_file_entry_and_field(kdir, body, expected):
+    add_entries(kdir, body)
+    found = errors(kdir)
     assert any("knowledge/entries/zz-test.yaml" in e and expected in e for e in found), found
 
 
-def test_invalid_yaml_is_reported_with_file(kbdir):
-    (kbdir / "entries" / "zz-broken.yaml").write_text("topic: [unclosed\n", encoding="utf-8")
-    assert any("zz-broken.yaml" in e and "YAML" in e for e in errors(kbdir))
+def test_invalid_yaml_is_reported_with_file(kdir):
+    (kdir / "entries" / "zz-broken.yaml").write_text("topic: [unclosed\n", encoding="utf-8")
+    assert any("zz-broken.yaml" in e and "YAML" in e for e in errors(kdir))
 
 
-def test_missing_required_text_is_reported(kbdir):
-    texts = (kbdir / "texts.yaml").read_text(encoding="utf-8")
-    (kbdir / "texts.yaml").write_text(texts.replace("unknown: |", "unknown_gone: |"), encoding="utf-8")
-    assert any("texts.yaml › unknown" in e for e in errors(kbdir))
+def test_missing_required_text_is_reported(kdir):
+    texts = (kdir / "texts.yaml").read_text(encoding="utf-8")
+    (kdir / "texts.yaml").write_text(texts.replace("unknown: |", "unknown_gone: |"), encoding="utf-8")
+    assert any("texts.yaml › unknown" in e for e in errors(kdir))
 
 
-def test_load_raises_with_every_error(kbdir):
-    add_entries(kbdir, GOOD.replace("17/2023/QH15", "nope") + GOOD.replace("zz-ok", "zz-two").replace("answer:", "x:"))
+def test_load_raises_with_every_error(kdir):
+    add_entries(kdir, GOOD.replace("17/2023/QH15", "nope") + GOOD.replace("zz-ok", "zz-two").replace("answer:", "x:"))
     with pytest.raises(KnowledgeError) as err:
-        load(kbdir)
+        load(kdir)
     assert "zz-ok" in str(err.value) and "zz-two" in str(err.value)
 
 
@@ -92,8 +84,8 @@ def test_every_entry_citing_an_old_document_says_what_applies_today(kb):
             assert entry.today, entry.id
 
 
-def test_bad_trigger_is_reported(kbdir):
-    path = kbdir / "intents.yaml"
+def test_bad_trigger_is_reported(kdir):
+    path = kdir / "intents.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace(
         "    triggers:\n      - all:", "    triggers:\n      - all: nope\n      - all:", 1), encoding="utf-8")
-    assert any("intents.yaml" in e and "triggers[0]" in e for e in errors(kbdir))
+    assert any("intents.yaml" in e and "triggers[0]" in e for e in errors(kdir))

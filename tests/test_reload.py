@@ -29,7 +29,6 @@ from selfcheck_chat import Chat, check_of, meeting_answers
 from bot import server
 from bot.app import App, build
 from bot.console import knowledge
-from bot.kb import loader
 from bot.kb.loader import KnowledgeError
 from bot.server import make_webapp
 from bot.types import Incoming
@@ -40,13 +39,6 @@ NEW_QUESTION = "plugh frobozz xyzzy được vào htx không"
 NEW_COMMAND = "hoidap"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 TODAY = dt.date(2026, 1, 15)
-
-
-@pytest.fixture
-def kdir(tmp_path) -> Path:
-    root = tmp_path / "knowledge"
-    shutil.copytree(loader.DEFAULT_DIR, root, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-    return root
 
 
 @pytest.fixture

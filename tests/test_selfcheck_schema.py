@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import shutil
 
 import pytest
 import yaml
 
-from bot.kb.loader import DEFAULT_DIR, load_with_report
+from bot.kb.loader import load_with_report
 from bot.kb.selfcheck_schema import COMMON, validate
 
 
@@ -89,9 +88,8 @@ def test_common_file_is_checked_too(kb, data):
     assert {"commands.jump", "option_sets.yesno[1].aliases"} <= errors
 
 
-def test_loader_refuses_a_broken_selfcheck_with_file_and_field(tmp_path):
-    root = tmp_path / "knowledge"
-    shutil.copytree(DEFAULT_DIR, root)
+def test_loader_refuses_a_broken_selfcheck_with_file_and_field(kdir):
+    root = kdir
     path = root / "selfchecks" / "eligibility.yaml"
     data = yaml.safe_load(path.read_text("utf-8"))
     data["steps"][2]["sources"][0]["doc"] = "không có văn bản này"
