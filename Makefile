@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint eval kb-check bench clean
+.PHONY: run test lint eval eval-baseline kb-check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 eval: $(STAMP)
-	$(BIN)/htx-bot eval tests/eval/dev.jsonl
+	$(BIN)/htx-bot eval --baseline tests/eval/baseline.json
+
+eval-baseline: $(STAMP)
+	$(BIN)/htx-bot eval --baseline tests/eval/baseline.json --update-baseline
 
 kb-check: $(STAMP)
 	$(BIN)/htx-bot kb check

@@ -150,45 +150,101 @@ def answer_json(engine, question: str, province: str | None) -> dict[str, Any]:
         "score": meta.get("score"),
         "citations": meta.get("citations") or [],
         "alternatives": meta.get("alternatives") or [],
+        "referral": meta.get("referral"),
+        "parts": meta.get("parts") or [],
+        "history_first": bool(meta.get("history_first")),
+        "ticket": any(getattr(e, "kind", type(e).__name__).lower() in ("ticket", "openticket")
+                      for e in outcome.effects),
+        "first_words": len(_plain(outcome.replies[0].text).split()) if outcome.replies else 0,
+        "repealed_first": bool(meta.get("repealed_first")),
         "text": "\n\n".join(_plain(r.text) for r in outcome.replies),
     }
 
 
 @main.command("eval")
 @config_option
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--failures/--no-failures", default=True, help="List the questions answered wrongly.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def eval_(config_path: str | None, file: str, failures: bool, as_json: bool) -> None:
-    """Accuracy report on a question set in the format of tests/eval/dev.jsonl."""
-    from bot.evaluate import evaluate, read_cases
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--sets", "sets_path", default="tests/eval/sets.toml", show_default=True,
+              help="Question sets to measure when no FILE is given.")
+@click.option("--baseline", "baseline_path", default=None, help="Fail when a set drops below these figures.")
+@click.option("--update-baseline", is_flag=True, help="Write the figures measured now as the new baseline.")
+@click.option("--failures/--no-failures", default=True, help="List the questions answered wrongly (FILE mode).")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def eval_(config_path: str | None, files: tuple[str, ...], sets_path: str, baseline_path: str | None,
+          update_baseline: bool, failures: bool, as_json: bool) -> None:
+    """Accuracy per question set (format: tests/eval/README.md), compared with a baseline."""
+    from bot.evaluate import compare, evaluate, read_cases, read_sets, run_sets
 
     app = _engine_for_questions(config_path)
-    try:
-        cases = read_cases(file)
-    except ValueError as exc:
-        _fail(str(exc))
-    report = evaluate(cases, lambda q, p: answer_json(app.engine, q, p))
-    summary = report.summary()
-    if as_json:
-        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+
+    def ask(q: str, p: str | None) -> dict[str, Any]:
+        return answer_json(app.engine, q, p)
+
+    if files:
+        try:
+            cases = [c for f in files for c in read_cases(f)]
+        except ValueError as exc:
+            _fail(str(exc))
+        report = evaluate(cases, ask)
+        summary = report.summary()
+        if as_json:
+            click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+            return
+        _print_summary("+".join(Path(f).name for f in files), summary)
+        if failures:
+            _print_failures(report)
         return
-    click.echo(f"Questions: {summary['n']}")
-    click.echo(f"Top-1 accuracy: {summary['top1']:.1%}")
-    click.echo(f"Top-3 accuracy: {summary['top3']:.1%}")
-    click.echo(f"Out-of-scope answered 'unknown': {summary['out_of_scope_unknown']:.1%}")
-    click.echo(f"In-scope answered 'unknown': {summary['in_scope_answered_unknown']:.1%}")
-    for kind, figures in summary["by_target"].items():
-        click.echo(f"  {kind:8} n={figures['n']:3}  top-1 {figures['top1']:.1%}  top-3 {figures['top3']:.1%}")
-    if failures:
-        for r in report.results:
-            if not r.top1:
-                a = r.answer
-                got = a["entry_id"] or a["intent"] or ""
-                cites = ", ".join(f"{c['doc']} Đ{c['article']}" for c in a["citations"])
-                mark = "top-3" if r.top3 else "MISS "
-                click.echo(f"  {mark} {r.case.id}: {r.case.q!r} → {a['kind']} {got} [{cites}] "
-                           f"score={a['score']} want={r.case.expect}")
+    try:
+        sets = read_sets(sets_path)
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(f"{sets_path}: {exc}")
+    figures = run_sets(sets, ask)
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+    else:
+        for qs in sets.sets:
+            _print_summary(f"{qs.name} ({qs.role})", figures[qs.name])
+    if update_baseline and baseline_path:
+        Path(baseline_path).write_text(json.dumps(figures, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        click.echo(f"baseline written: {baseline_path}")
+        return
+    if baseline_path:
+        baseline = json.loads(Path(baseline_path).read_text(encoding="utf-8"))
+        problems = compare(figures, baseline, sets)
+        if problems:
+            click.echo("Below the baseline:")
+            for line in problems:
+                click.echo(f"  {line}")
+            sys.exit(1)
+        click.echo(f"baseline holds ({baseline_path}, tolerance {sets.tolerance:.0%})")
+
+
+def _print_summary(name: str, s: dict[str, Any]) -> None:
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v:.1%}"
+
+    click.echo(f"{name}: {s['n']} messages, {s['parts']} parts")
+    click.echo(f"  top-1 {pct(s['top1'])}  top-3 {pct(s['top3'])}  in-scope top-1 {pct(s['in_scope_top1'])}  "
+               f"in-scope answered 'not sure' {pct(s['in_scope_answered_unknown'])}")
+    click.echo(f"  out of scope → 'not sure' {pct(s['out_of_scope_unknown'])}  right office {pct(s['referral_right'])}  "
+               f"tickets opened for out-of-scope {s['tickets_for_out_of_scope']}")
+    click.echo(f"  multi-part all right {pct(s['all_parts_top1'])}  history asked → old rule first "
+               f"{pct(s['history_first'])}")
+    click.echo(f"  first message words: median {s['first_words_median']}, p90 {s['first_words_p90']}; "
+               f"first sentence states a repealed rule: {s['repealed_first']}")
+
+
+def _print_failures(report: Any) -> None:
+    for r in report.results:
+        if r.all_top1:
+            continue
+        a = r.answer
+        got = a["entry_id"] or a["intent"] or ""
+        cites = ", ".join(f"{c['doc']} Đ{c['article']}" for c in a["citations"])
+        mark = "top-3" if all(r.top3) else "MISS "
+        want = [p.expect for p in r.case.parts]
+        click.echo(f"  {mark} {r.case.id}: {r.case.q[:160]!r} → {a['kind']} {got} [{cites}] "
+                   f"score={a['score']} want={want}")
 
 
 @main.group()
