@@ -10,13 +10,33 @@
     div.className = "msg " + cls;
     if (isText) { div.textContent = html; } else { div.innerHTML = html; }
     log.appendChild(div);
-    log.scrollTop = log.scrollHeight;
     return div;
   }
 
-  function showReplies(replies) {
+  // Bring the start of `el` into view: on a phone the page itself scrolls, on a desktop the log does;
+  // scrollIntoView moves whichever does, and the member reads a long answer from its first line.
+  function reveal(el) {
+    if (!el) return;
+    if (typeof el.scrollIntoView === "function") {
+      el.scrollIntoView({ block: "start", behavior: "smooth" });
+    }
+    log.scrollTop = Math.max(0, el.offsetTop - log.offsetTop - 8);
+  }
+
+  // 👍/👎 count once: the pressed one stays marked, both are disabled.
+  function markFeedback(box, pressed) {
+    for (const b of box.querySelectorAll("button")) {
+      if (!b.dataset.payload.startsWith("fb:")) continue;
+      b.disabled = true;
+      if (b === pressed) { b.classList.add("pressed"); b.setAttribute("aria-pressed", "true"); }
+    }
+  }
+
+  function showReplies(replies, scroll) {
+    let first = null;
     for (const r of replies) {
-      add("bot", r.html);
+      const div = add("bot", r.html);
+      if (!first) first = div;
       if (r.buttons && r.buttons.length) {
         const box = document.createElement("div");
         box.className = "buttons";
@@ -26,14 +46,23 @@
             btn.type = "button";
             btn.textContent = b.label;
             btn.dataset.payload = b.payload;
-            btn.addEventListener("click", () => send({ payload: b.payload }, b.label));
+            if (b.pressed) btn.classList.add("chosen");
+            btn.addEventListener("click", () => {
+              if (b.payload.startsWith("fb:")) markFeedback(box, btn); else btn.classList.add("chosen");
+              send({ payload: b.payload, label: b.label }, b.label);
+            });
             box.appendChild(btn);
           }
+        }
+        if (r.feedback) {
+          const pressed = [...box.querySelectorAll("button")].find(
+            (b) => b.dataset.payload.startsWith("fb:" + (r.feedback > 0 ? "+" : "-") + ":"));
+          if (pressed) markFeedback(box, pressed);
         }
         log.appendChild(box);
       }
     }
-    log.scrollTop = log.scrollHeight;
+    if (scroll !== false) reveal(first);
   }
 
   async function send(body, echo) {
@@ -79,8 +108,10 @@
       items.forEach((it, i) => {
         if (it.who === "user") { add("user", it.text, true); return; }
         // Only the last reply keeps its buttons: older ones would act on a conversation that moved on.
-        showReplies([{ html: it.html, buttons: i === items.length - 1 ? it.buttons : [] }]);
+        showReplies([{ html: it.html, buttons: i === items.length - 1 ? it.buttons : [], feedback: it.feedback }],
+          false);
       });
+      if (items.length) reveal(log.lastElementChild);
       return items.length > 0;
     } catch (e) { return false; }
   }
