@@ -20,7 +20,7 @@ from bot.config import Config  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.kb.loader import load  # noqa: E402
 from bot.search import Searcher  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.db import Store  # noqa: E402
 from bot.types import Incoming  # noqa: E402
 
 

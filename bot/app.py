@@ -12,7 +12,7 @@ from bot.config import Config, load_config
 from bot.engine import Engine, Knowledge
 from bot.kb.loader import load
 from bot.kb.model import KnowledgeBase
-from bot.store import Store
+from bot.db import Store
 
 log = logging.getLogger(__name__)
 ReloadListener = Callable[[KnowledgeBase], None]

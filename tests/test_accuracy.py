@@ -8,7 +8,7 @@ from bot.cli import answer_json
 from bot.config import Config
 from bot.engine import Engine
 from bot.evaluate import evaluate, read_cases
-from bot.store import Store
+from bot.db import Store
 
 HERE = Path(__file__).parent
 

@@ -5,7 +5,7 @@ import unicodedata
 import pytest
 
 from bot.engine import Engine
-from bot.store import Store
+from bot.db import Store
 
 
 @pytest.fixture(scope="module")

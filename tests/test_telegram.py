@@ -29,7 +29,7 @@ from bot.config import ConfigError
 from bot.engine import Engine
 from bot.markup import to_plain
 from bot.outbox import backoff
-from bot.store import Store
+from bot.db import Store
 from bot.types import Button, Reply
 
 GROUP = -100777

@@ -36,7 +36,7 @@ from bot.channels.zalo_api import KV_TOKENS, TokenManager, classify
 from bot.config import ZaloConfig
 from bot.engine import Engine
 from bot.markup import to_plain
-from bot.store import Store
+from bot.db import Store
 from bot.types import Button, Reply
 
 # --- helpers ----------------------------------------------------------------------------------------
