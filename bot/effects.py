@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias, Union, get_args
+from typing import Any, TypeAlias, get_args
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,5 @@ class SendSelfCheckResult:
     contact_phone: str
 
 
-Effect: TypeAlias = Union[
-    OpenTicket, UpdateProfile, RecordFeedback, ForgetUser, SaveSelfCheckResult, SendSelfCheckResult
-]
+Effect: TypeAlias = OpenTicket | UpdateProfile | RecordFeedback | ForgetUser | SaveSelfCheckResult | SendSelfCheckResult
 EFFECT_TYPES: tuple[type, ...] = get_args(Effect)

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
+from bot.db import Store
+from bot.effects import Effect, UpdateProfile
 from bot.kb.loader import load
 from bot.kb.model import KnowledgeBase
 from bot.search import Searcher
-from bot.db import Store
-from bot.effects import Effect, UpdateProfile
 from bot.textnorm import nfc
 from bot.types import Context, Incoming, Message, Outcome, Reply
 

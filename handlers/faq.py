@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from bot.effects import OpenTicket
 from bot.kb.model import Entry
 from bot.search import ENTRY, INTENT, OUT_OF_SCOPE, Candidate
-from bot.effects import OpenTicket
 from bot.types import Button, Context, Message, Outcome, Reply
 from handlers.render import citations_data, entry_button, entry_reply
 

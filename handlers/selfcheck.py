@@ -21,9 +21,9 @@ import datetime as dt
 import re
 from typing import Any
 
+from bot.effects import Effect, OpenTicket, SaveSelfCheckResult, SendSelfCheckResult
 from bot.kb.model import Citation
 from bot.textnorm import nfc, tokens
-from bot.effects import Effect, OpenTicket, SaveSelfCheckResult, SendSelfCheckResult
 from bot.types import Button, Context, Handler, Message, Outcome, Reply
 from handlers import faq
 from handlers.render import cite

@@ -6,9 +6,9 @@ import pytest
 
 from bot.cli import answer_json
 from bot.config import Config
+from bot.db import Store
 from bot.engine import Engine
 from bot.evaluate import evaluate, read_cases
-from bot.db import Store
 
 HERE = Path(__file__).parent
 

@@ -1,7 +1,7 @@
 import asyncio
 
-from bot.outbox import Delivery, OutboxWorker, backoff
 from bot.db import Store
+from bot.outbox import Delivery, OutboxWorker, backoff
 from bot.types import Incoming, Reply
 
 

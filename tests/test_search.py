@@ -4,8 +4,8 @@ import unicodedata
 
 import pytest
 
-from bot.engine import Engine
 from bot.db import Store
+from bot.engine import Engine
 
 
 @pytest.fixture(scope="module")

@@ -30,8 +30,8 @@ from selfcheck_chat import (
 
 from bot.app import App
 from bot.cli import answer_json
-from bot.engine import Engine
 from bot.db import Store
+from bot.engine import Engine
 from handlers.selfcheck_model import SKIPPED, Check
 
 NAME = "compliance"

@@ -35,9 +35,9 @@ from selfcheck_chat import (
 
 from bot.app import App
 from bot.cli import answer_json, main
+from bot.db import Store
 from bot.engine import Engine
 from bot.markup import to_plain
-from bot.db import Store
 from handlers.selfcheck_model import SKIPPED
 
 NAME = "eligibility"

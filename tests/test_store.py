@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.engine import Engine
 from bot.db import MIGRATIONS, Store
 from bot.effects import ForgetUser, OpenTicket
+from bot.engine import Engine
 from bot.types import Button, Incoming, Reply
 
 

@@ -47,8 +47,12 @@ class Connection:
             self.db.enable_wal()
         conn.execute("pragma foreign_keys = on")
         conn.execute("pragma synchronous = normal")
-        with self.lock:
-            migrate(self.db, self.clock)
+        try:
+            with self.lock:
+                migrate(self.db, self.clock)
+        except BaseException:
+            self.close()
+            raise
 
     # --- raw access ---------------------------------------------------------------------------------
 

@@ -40,7 +40,8 @@ class Console(Connection):
     # --- tickets ------------------------------------------------------------------------------------------
 
     def ticket_status_counts(self) -> dict[str, int]:
-        return {r["status"]: int(r["n"]) for r in self._rows("select status, count(*) as n from tickets group by status")}
+        rows = self._rows("select status, count(*) as n from tickets group by status")
+        return {r["status"]: int(r["n"]) for r in rows}
 
     def ticket_reasons(self) -> list[str]:
         return [r["reason"] for r in self._rows("select distinct reason from tickets order by reason")]

@@ -33,7 +33,8 @@ class Outbox(Messages):
         return [_decoded(r) for r in self._rows(sql + " order by id limit ?", (*args, limit))]
 
     def replies_for(self, message_id: int) -> list[Row]:
-        return [_decoded(r) for r in self._rows("select * from replies where message_id = ? order by id", (message_id,))]
+        rows = self._rows("select * from replies where message_id = ? order by id", (message_id,))
+        return [_decoded(r) for r in rows]
 
     def history(self, channel: str, user_key: str, limit: int = 40) -> list[Row]:
         """The user's typed messages and the replies they were sent, oldest first (the last `limit`)."""
