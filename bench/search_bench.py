@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,10 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Config  # noqa: E402
+from bot.db import Store  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.kb.loader import load  # noqa: E402
+from bot.kb.model import KnowledgeBase  # noqa: E402
 from bot.search import Searcher  # noqa: E402
-from bot.store import Store  # noqa: E402
 from bot.types import Incoming  # noqa: E402
 
 
@@ -56,16 +59,39 @@ def main() -> None:
     engine.preview(junk)
     print(f"50 KB-class junk message: {1000 * (time.perf_counter() - s):.1f} ms")
 
-    store = Store(":memory:")
-    full = Engine(kb, store, Config(), searcher=searcher)
-    s = time.perf_counter()
     n = 300
-    for i in range(n):
-        full.handle(Incoming("web", f"u{i % 20}", text=questions[i % len(questions)], platform_id=str(i)))
-    elapsed = time.perf_counter() - s
-    print(f"handle (record + answer + queue, in-memory SQLite): {n / elapsed:.0f} messages/s")
+    for label, path in (("in-memory SQLite", ":memory:"), ("WAL file", None)):
+        with tempfile.TemporaryDirectory() as tmp:
+            sync_rate = handle_rate(kb, searcher, questions, path or f"{tmp}/bench.sqlite3", n, use_async=False)
+            async_rate = handle_rate(kb, searcher, questions, path or f"{tmp}/bench-async.sqlite3", n, use_async=True)
+        print(f"handle (record + answer + queue, {label}): sync {sync_rate:.0f} messages/s, "
+              f"handle_async on the writer thread {async_rate:.0f} messages/s")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss:.0f} MB")
+
+
+def handle_rate(kb: KnowledgeBase, searcher: Searcher, questions: list[str], path: str, n: int,
+                use_async: bool) -> float:
+    """Messages per second through Engine.handle (sync, on this thread) or handle_async (awaited one
+    after another from an event loop, each run on the store's writer thread)."""
+    store = Store(path)
+    engine = Engine(kb, store, Config(), searcher=searcher)
+    incoming = [Incoming("web", f"u{i % 20}", text=questions[i % len(questions)], platform_id=str(i))
+                for i in range(n)]
+    try:
+        s = time.perf_counter()
+        if use_async:
+            async def run_all() -> None:
+                for inc in incoming:
+                    await engine.handle_async(inc)
+
+            asyncio.run(run_all())
+        else:
+            for inc in incoming:
+                engine.handle(inc)
+        return n / (time.perf_counter() - s)
+    finally:
+        store.close()
 
 
 if __name__ == "__main__":

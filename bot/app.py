@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Config, load_config
+from bot.db import Store
 from bot.engine import Engine, Knowledge
 from bot.kb.loader import load
 from bot.kb.model import KnowledgeBase
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 ReloadListener = Callable[[KnowledgeBase], None]

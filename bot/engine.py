@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Config
+from bot.db import Store
+from bot.effects import Effect, UpdateProfile
 from bot.kb.loader import load
 from bot.kb.model import KnowledgeBase
 from bot.search import Searcher
-from bot.store import Store
 from bot.textnorm import nfc
-from bot.types import Context, Effect, Incoming, Message, Outcome, Reply
+from bot.types import Context, Incoming, Message, Outcome, Reply
 
 log = logging.getLogger(__name__)
 MAX_REDIRECTS = 3
@@ -107,6 +108,20 @@ class Engine:
             return []
         return self._process(message_id, inc, text)
 
+    async def handle_async(self, inc: Incoming) -> list[Sent]:
+        """`handle()` from the event loop: all of it (SQLite and search) runs on the store's one writer
+        thread, so the loop keeps serving other chats and messages are still handled one at a time."""
+        return await self.store.run(self.handle, inc)
+
+    async def recover_async(self) -> int:
+        """`recover()` from the event loop, on the writer thread."""
+        return await self.store.run(self.recover)
+
+    async def install_async(self, knowledge: Knowledge) -> KnowledgeBase:
+        """`install()` queued on the writer thread, so with `handle_async()` the swap still falls between
+        two messages."""
+        return await self.store.run(self.install, knowledge)
+
     def recover(self) -> int:
         """Answer messages that were received but not handled (the process died in between)."""
         count = 0
@@ -138,7 +153,7 @@ class Engine:
             prov = self.kb.find_province(inc.province)
             if prov:
                 user["province"] = prov.name
-                extra_effects.append(Effect("profile", {"province": prov.name}))
+                extra_effects.append(UpdateProfile(province=prov.name))
         state, expired = self._active_state(inc.channel, inc.user_key)
         ctx = self._context(user, message_id)
         ctx.active_flow = state.get("flow") if state else None

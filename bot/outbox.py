@@ -2,7 +2,7 @@
 
 A channel gives a `send(row)` coroutine that returns a Delivery. The row is marked sent only after
 the platform accepted it; a crash between sending and marking can at worst repeat one message, never
-lose one.
+lose one. The store's reads and writes run on its writer thread (`Store.run`), never on the event loop.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store import Store
+from bot.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +51,21 @@ class OutboxWorker:
     async def drain(self) -> int:
         """Try every due reply once, in order; returns how many were sent."""
         sent = 0
-        for row in self.store.due_replies(self.channel):
+        store = self.store
+        for row in await store.run(store.due_replies, self.channel):
             try:
                 result = await self.send(row)
             except Exception as exc:  # network errors and bugs alike: retry later, log loudly
                 log.exception("sending reply %s on %s failed", row["id"], self.channel)
                 result = Delivery("retry", error=f"{type(exc).__name__}: {exc}")
             if result.status == "sent":
-                self.store.mark_sent(row["id"], result.platform_id)
+                await store.run(store.mark_sent, row["id"], result.platform_id)
                 sent += 1
             elif result.status == "undeliverable":
-                self.store.mark_undeliverable(row["id"], result.error)
+                await store.run(store.mark_undeliverable, row["id"], result.error)
             else:
                 delay = result.retry_after if result.retry_after is not None else backoff(row["attempts"] + 1)
-                self.store.mark_retry(row["id"], result.error, delay, self.max_attempts)
+                await store.run(store.mark_retry, row["id"], result.error, delay, self.max_attempts)
                 if result.retry_after is not None:
                     # The platform asked us to slow down: stop this round, keep the order.
                     break

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.effects import Effect  # noqa: F401  (re-exported: the typed effects of bot/effects.py)
+
 
 @dataclass(frozen=True)
 class Button:
@@ -33,14 +35,6 @@ class Incoming:
     name: str | None = None
     province: str | None = None  # e.g. from a /start deep link, resolved by the engine
     attachment: str | None = None  # "photo", "sticker", "voice", "file", ... when there is no text
-
-
-@dataclass
-class Effect:
-    """A side effect a handler asks for; the engine applies it in the same transaction as the replies."""
-
-    kind: str  # "ticket", "profile", "feedback", "forget", or one registered by a handler
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bot.effects import OpenTicket
 from bot.kb.model import Entry
 from bot.search import ENTRY, INTENT, OUT_OF_SCOPE, Candidate
-from bot.types import Button, Context, Effect, Message, Outcome, Reply
+from bot.types import Button, Context, Message, Outcome, Reply
 from handlers.render import citations_data, entry_button, entry_reply
 
 MAX_CHOICES = 3
@@ -189,5 +190,5 @@ def not_sure(ctx: Context, text: str, score: float) -> Outcome:
     return Outcome(
         [Reply(ctx.t("unknown"))],
         meta={"kind": "unknown", "score": score},
-        effects=[Effect("ticket", {"reason": "unknown", "text": text})],
+        effects=[OpenTicket("unknown", text)],
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.types import Context, Effect, Message, Outcome, Reply
+from bot.effects import Effect, OpenTicket, RecordFeedback
+from bot.types import Context, Message, Outcome, Reply
 
 
 def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
@@ -14,8 +15,8 @@ def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
     if question is None:
         return Outcome([Reply(ctx.t("feedback_unknown"))], meta={"kind": "feedback"})
     value = 1 if sign == "+" else -1
-    effects = [Effect("feedback", {"message_id": target_id, "value": value})]
+    effects: list[Effect] = [RecordFeedback(target_id, value)]
     if value > 0:
         return Outcome([Reply(ctx.t("feedback_thanks"))], meta={"kind": "feedback"}, effects=effects)
-    effects.append(Effect("ticket", {"reason": "negative_feedback", "text": question, "message_id": target_id}))
+    effects.append(OpenTicket("negative_feedback", question, message_id=target_id))
     return Outcome([Reply(ctx.t("feedback_sorry"))], meta={"kind": "feedback"}, effects=effects)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.types import Button, Context, Effect, Message, Outcome, Reply
+from bot.effects import ForgetUser
+from bot.types import Button, Context, Message, Outcome, Reply
 
 
 def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
@@ -11,7 +12,7 @@ def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
         buttons = [[Button(ctx.t("button_yes"), "privacy:forget-yes"), Button(ctx.t("button_no"), "privacy:forget-no")]]
         return Outcome([Reply(ctx.t("forget_confirm"), buttons)], meta={"kind": "privacy"})
     if action == "forget-yes":
-        return Outcome([Reply(ctx.t("forget_done"))], meta={"kind": "privacy"}, effects=[Effect("forget")],
+        return Outcome([Reply(ctx.t("forget_done"))], meta={"kind": "privacy"}, effects=[ForgetUser()],
                        end_dialog=True)
     if action == "forget-no":
         return Outcome([Reply(ctx.t("forget_kept"))], meta={"kind": "privacy"})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.types import Context, Effect, Message, Outcome, Reply
+from bot.effects import UpdateProfile
+from bot.types import Context, Message, Outcome, Reply
 
 FLOW = "province"
 
@@ -36,6 +37,6 @@ def _set(ctx: Context, text: str) -> Outcome:
     return Outcome(
         [Reply(" ".join(lines))],
         meta={"kind": "province"},
-        effects=[Effect("profile", {"province": prov.name})],
+        effects=[UpdateProfile(province=prov.name)],
         end_dialog=True,
     )

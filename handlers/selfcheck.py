@@ -21,9 +21,10 @@ import datetime as dt
 import re
 from typing import Any
 
+from bot.effects import Effect, OpenTicket, SaveSelfCheckResult, SendSelfCheckResult
 from bot.kb.model import Citation
 from bot.textnorm import nfc, tokens
-from bot.types import Button, Context, Effect, Handler, Message, Outcome, Reply
+from bot.types import Button, Context, Handler, Message, Outcome, Reply
 from handlers import faq
 from handlers.render import cite
 from handlers.selfcheck_model import SKIPPED, Check, Option, Source, Step, load
@@ -374,13 +375,12 @@ class Conversation:
         if status:
             result["programme_status"] = status
         replies = self.result_replies(result, status)
-        effects = [Effect("selfcheck_result", {
-            "action": "save",
-            "check": self.name,
-            "ref": message_id,
-            "answers": self.check.answers_record(answers),
-            "result": result,
-        })]
+        effects: list[Effect] = [SaveSelfCheckResult(
+            check=self.name,
+            ref=message_id,
+            answers=self.check.answers_record(answers),
+            result=result,
+        )]
         meta = {**self.meta(), "verdict": result["verdict"]}
         if not self.check.offer_send:
             return Outcome(replies, state=None, meta=meta, effects=effects)
@@ -532,18 +532,16 @@ class Conversation:
         if status:
             result["programme_status"] = status
         name, phone = self.state["name"], self.state["phone"]
-        effects = [
-            Effect("selfcheck_result", {
-                "action": "send",
-                "check": self.name,
-                "ref": self.state.get("ref") or message_id,
-                "answers": self.check.answers_record(answers),
-                "result": result,
-                "contact_name": name,
-                "contact_phone": phone,
-            }),
-            Effect("ticket", {"reason": "selfcheck", "text": self.ticket_text(result, name, phone),
-                              "message_id": message_id}),
+        effects: list[Effect] = [
+            SendSelfCheckResult(
+                check=self.name,
+                ref=self.state.get("ref") or message_id,
+                answers=self.check.answers_record(answers),
+                result=result,
+                contact_name=name,
+                contact_phone=phone,
+            ),
+            OpenTicket("selfcheck", self.ticket_text(result, name, phone), message_id=message_id),
         ]
         reply = Reply(self.ctx.t("sc_sent", name=name, phone=phone))
         return Outcome([reply], state=None, meta={**self.meta(), "verdict": result["verdict"]}, effects=effects)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.types import Context, Effect, Message, Outcome, Reply
+from bot.effects import OpenTicket
+from bot.types import Context, Message, Outcome, Reply
 
 FLOW = "staff"
 
@@ -26,6 +27,6 @@ def _send(ctx: Context, text: str, message_id: int) -> Outcome:
     return Outcome(
         [Reply(ctx.t("staff_sent"))],
         meta={"kind": "staff"},
-        effects=[Effect("ticket", {"reason": "staff_request", "text": text, "message_id": message_id})],
+        effects=[OpenTicket("staff_request", text, message_id=message_id)],
         end_dialog=True,
     )

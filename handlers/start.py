@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.types import Button, Context, Effect, Message, Outcome, Reply
+from bot.effects import Effect, UpdateProfile
+from bot.types import Button, Context, Message, Outcome, Reply
 
 
 def menu_buttons(ctx: Context) -> list[list[Button]]:
@@ -16,7 +17,7 @@ def start(ctx: Context, state: dict | None, msg: Message) -> Outcome:
     notes: list[str] = []
     prov = ctx.kb.find_province(msg.arg) if msg.arg else None
     if prov:
-        effects.append(Effect("profile", {"province": prov.name}))
+        effects.append(UpdateProfile(province=prov.name))
         ctx.user["province"] = prov.name
         notes.append(ctx.t("welcome_province", province=prov.name))
         if prov.merged_into and prov.merged_into in ctx.kb.provinces:

@@ -42,8 +42,8 @@ def config(tmp_path) -> Config:
 
 @pytest.fixture
 def app(config, kb, searcher) -> App:
+    from bot.db import Store
     from bot.engine import Engine
-    from bot.store import Store
 
     store = Store(config.storage.path)
     application = App(config, kb, store, Engine(kb, store, config, searcher=searcher))

@@ -14,10 +14,11 @@ import yaml
 from bot.console import knowledge, queries
 from bot.console.access import COOKIE
 from bot.console.views import CONSOLE_KEY
+from bot.effects import OpenTicket
 from bot.kb import loader
 from bot.kb.loader import load_with_report
 from bot.server import make_webapp
-from bot.types import Effect, Incoming
+from bot.types import Incoming
 
 GIBBERISH = "xyzzy qwerty plugh"
 TOKEN = "correct-horse-battery-staple-42"
@@ -528,6 +529,6 @@ def test_effect_ticket_reason_from_a_future_handler_is_listed(app):
     """A reason the console does not know yet still shows up (as its code) and can be filtered."""
     mid = ask(app, "web", "x" * 20, "xin chào")
     app.store.complete(mid, "web", "x" * 20, [], {"kind": "info"}, None,
-                       [Effect("ticket", {"reason": "document_request", "text": "Xin mẫu điều lệ"})])
+                       [OpenTicket("document_request", "Xin mẫu điều lệ")])
     assert "document_request" in queries.reasons(app.store, ["unknown"])
     assert [t["text"] for t in queries.tickets(app.store, "open", "document_request")] == ["Xin mẫu điều lệ"]

@@ -1,7 +1,7 @@
 """The engine and the basic conversations, driven as a channel would drive them."""
 
+from bot.db import Store
 from bot.engine import Engine
-from bot.store import Store
 from bot.types import Incoming
 
 

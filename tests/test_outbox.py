@@ -1,7 +1,7 @@
 import asyncio
 
+from bot.db import Store
 from bot.outbox import Delivery, OutboxWorker, backoff
-from bot.store import Store
 from bot.types import Incoming, Reply
 
 

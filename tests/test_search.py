@@ -4,8 +4,8 @@ import unicodedata
 
 import pytest
 
+from bot.db import Store
 from bot.engine import Engine
-from bot.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -30,9 +30,8 @@ from selfcheck_chat import (
 
 from bot.app import App
 from bot.cli import answer_json
+from bot.db import Store
 from bot.engine import Engine
-from bot.selfcheck_store import results
-from bot.store import Store
 from handlers.selfcheck_model import SKIPPED, Check
 
 NAME = "compliance"
@@ -98,7 +97,7 @@ def test_all_points_done(app, chat, check):
     assert check.result["pass"] in main_reply.text
     assert "Chưa đạt" not in main_reply.text
     assert filled(app, check.result["disclaimer"]) in extra.text
-    (row,) = results(app.store, NAME)
+    (row,) = app.store.selfcheck_results(NAME)
     assert row["result"]["verdict"] == "meets"
     asked = [a["step"] for a in row["answers"]]
     assert "gov_full" in asked and "gov_any" not in asked and "size" in asked
@@ -118,7 +117,7 @@ def test_each_point_not_yet_gives_the_fix_and_the_article(app, chat, check, fail
     assert step.short in unmet_part and filled(app, step.unmet) in unmet_part
     law = next(s for s in step.sources if s.doc == "17/2023/QH15" and s.article)
     assert f"Điều {law.article} Luật HTX 2023" in unmet_part
-    (row,) = results(app.store, NAME)
+    (row,) = app.store.selfcheck_results(NAME)
     assert row["result"]["unmet"] == [failing]
 
 
@@ -133,7 +132,7 @@ def test_management_model_question_follows_the_size(app, chat, check):
     assert check.step("gov_any").question in chat.last.text
     chat.press(f"{NAME}:a:gov_any:chua")
     chat.walk(check, meeting_answers(check))
-    (row,) = results(app.store, NAME)
+    (row,) = app.store.selfcheck_results(NAME)
     asked = [a["step"] for a in row["answers"]]
     assert "gov_any" in asked and "gov_full" not in asked
     assert row["result"]["unmet"] == ["gov_any"]
@@ -142,7 +141,7 @@ def test_management_model_question_follows_the_size(app, chat, check):
     answers = meeting_answers(check)
     answers["size"] = unsure_answer(check.step("size"))
     chat.walk(check, answers)
-    assert "gov_any" in [a["step"] for a in results(app.store, NAME)[0]["answers"]]
+    assert "gov_any" in [a["step"] for a in app.store.selfcheck_results(NAME)[0]["answers"]]
 
 
 def test_skipped_size_still_asks_a_model_question(app, chat, check):
@@ -178,21 +177,21 @@ def test_several_points_not_yet_all_listed(app, chat, check):
     chat.say("/tuanthu")
     chat.walk(check, answers)
     assert "3 điểm chưa đúng" in chat.turn[0].text
-    assert results(app.store, NAME)[0]["result"]["unmet"] == ["charter", "credit", "income"]
+    assert app.store.selfcheck_results(NAME)[0]["result"]["unmet"] == ["charter", "credit", "income"]
 
 
 def test_send_and_refuse(app, chat, check):
     chat.say("/tuanthu")
     chat.walk(check, meeting_answers(check))
     chat.press(f"{NAME}:nosend")
-    assert results(app.store, NAME)[0]["consent"] == 0 and app.store.tickets() == []
+    assert app.store.selfcheck_results(NAME)[0]["consent"] == 0 and app.store.tickets() == []
     chat.say("/tuanthu")
     chat.walk(check, meeting_answers(check))
     chat.press(f"{NAME}:send")
     chat.say("Lê Văn Cường")
     chat.say("0905 123 456")
     chat.press(f"{NAME}:confirm")
-    newest = results(app.store, NAME)[0]
+    newest = app.store.selfcheck_results(NAME)[0]
     assert newest["consent"] == 1 and newest["contact_phone"] == "0905123456"
     assert app.store.tickets()[0]["reason"] == "selfcheck"
 
@@ -216,7 +215,7 @@ def test_a_check_without_sending_ends_at_the_result(config, kb, searcher, tmp_pa
         c.say("/tuanthu")
         c.walk(check_of(edited, NAME), meeting_answers(check_of(edited, NAME)))
         assert len(c.turn) == 2 and f"{NAME}:send" not in c.payloads()
-        assert c.state() is None and results(app.store, NAME)[0]["result"]["verdict"] == "meets"
+        assert c.state() is None and app.store.selfcheck_results(NAME)[0]["result"]["verdict"] == "meets"
     finally:
         app.store.close()
 
@@ -247,7 +246,7 @@ async def test_same_walk_on_web_and_telegram(config, kb, searcher, tmp_path, fak
         tg_turns = await play_telegram(tg_app, fake, steps)
         assert comparable(tg_turns, name=USER_NAME) == comparable(web_turns)
         for app in (web_app, tg_app):
-            (row,) = results(app.store, NAME)
+            (row,) = app.store.selfcheck_results(NAME)
             assert row["result"]["unmet"] == ["credit"] and row["result"]["unknown"] == ["books"]
             assert row["consent"] == 0
     finally:

@@ -35,10 +35,9 @@ from selfcheck_chat import (
 
 from bot.app import App
 from bot.cli import answer_json, main
+from bot.db import Store
 from bot.engine import Engine
 from bot.markup import to_plain
-from bot.selfcheck_store import results
-from bot.store import Store
 from handlers.selfcheck_model import SKIPPED
 
 NAME = "eligibility"
@@ -141,7 +140,7 @@ def test_all_conditions_met(app, chat, check):
     assert "Giai đoạn 2021–2025: **đã kết thúc**" in extra.text
     assert f"{NAME}:send" in [b.payload for row in consent.buttons for b in row]
     assert chat.state()["phase"] == "send"
-    (row,) = results(app.store, NAME)
+    (row,) = app.store.selfcheck_results(NAME)
     assert row["result"]["verdict"] == "meets" and row["result"]["unmet"] == []
     assert row["result"]["programme_status"] == "ended"
     assert [a["step"] for a in row["answers"]] == STEP_IDS
@@ -164,7 +163,7 @@ def test_each_mandatory_condition_failing(app, chat, check, failing):
     for other in MANDATORY:
         if other != failing:
             assert check.step(other).short not in unmet_part
-    (row,) = results(app.store, NAME)
+    (row,) = app.store.selfcheck_results(NAME)
     assert row["result"]["verdict"] == "not_yet" and row["result"]["unmet"] == [failing]
 
 
@@ -176,7 +175,7 @@ def test_an_unknown_condition_makes_the_result_unclear(app, chat, check):
     text = chat.turn[0].text
     assert check.result["unclear"].split("{n}")[0] in text and "**Chưa rõ — cần xem lại:**" in text
     assert filled(app, check.step("profit").unsure) in text
-    (row,) = results(app.store, NAME)
+    (row,) = app.store.selfcheck_results(NAME)
     assert row["result"]["verdict"] == "not_yet" and row["result"]["unclear"] is True
     assert row["result"]["unknown"] == ["profit"]
 
@@ -192,7 +191,7 @@ def test_priority_conditions_listed_only_when_met(app, chat, check):
     priority_part = text.split("**Điều kiện ưu tiên HTX đang có:**")[1]
     assert check.step(PRIORITY[-1]).short in priority_part
     assert all(check.step(s).short not in priority_part for s in PRIORITY[:-1])
-    assert results(app.store, NAME)[0]["result"]["priority_met"] == [PRIORITY[-1]]
+    assert app.store.selfcheck_results(NAME)[0]["result"]["priority_met"] == [PRIORITY[-1]]
     # None met: said so, and it does not change the verdict.
     answers[PRIORITY[-1]] = "khong"
     chat.press(f"{NAME}:restart")
@@ -288,7 +287,7 @@ def test_back_skip_restart_cancel_at_every_step(app, check, index):
     cancel = at_step("cancel")
     (reply,) = cancel.press(f"{NAME}:cancel")
     assert reply.text == app.kb.texts["sc_cancelled"] and cancel.state() is None
-    assert [r for r in results(app.store, NAME) if r["user_key"] != "skip"] == []  # nothing stored on the way
+    assert [r for r in app.store.selfcheck_results(NAME) if r["user_key"] != "skip"] == []  # nothing stored on the way
 
 
 def test_a_skipped_mandatory_condition_is_reported_as_not_known(app, chat, check):
@@ -298,7 +297,7 @@ def test_a_skipped_mandatory_condition_is_reported_as_not_known(app, chat, check
     chat.walk(check, meeting_answers(check))
     text = chat.turn[0].text
     assert check.step("rating").short + "** " + to_plain(app.kb.texts["sc_skipped"]) in text
-    assert results(app.store, NAME)[0]["result"]["unknown"] == ["rating"]
+    assert app.store.selfcheck_results(NAME)[0]["result"]["unknown"] == ["rating"]
 
 
 @pytest.mark.parametrize("typed,expected", [
@@ -403,7 +402,7 @@ def test_resume_after_a_restart_of_the_bot(config, kb, searcher, check):
         (question,) = c.press(f"{NAME}:resume")
         assert check.step("plan").question in question.text and "Câu 5/" in question.text
         c.walk(check, meeting_answers(check))
-        assert results(second.store, NAME)[0]["result"]["unknown"] == ["rating"]
+        assert second.store.selfcheck_results(NAME)[0]["result"]["unknown"] == ["rating"]
     finally:
         second.store.close()
 
@@ -447,7 +446,7 @@ def test_programme_status_follows_the_period_in_the_data(config, kb, searcher, c
         assert "đã kết thúc" not in intro.text
         c.walk(check, meeting_answers(check))
         assert "Giai đoạn 2021–2025: **đang thực hiện**" in c.turn[1].text
-        assert results(app.store, NAME)[0]["result"]["programme_status"] == "open"
+        assert app.store.selfcheck_results(NAME)[0]["result"]["programme_status"] == "open"
     finally:
         app.store.close()
     # A province may set the status itself: "ended" wins over the dates.
@@ -477,10 +476,10 @@ def test_consent_given_sends_result_contact_and_ticket(app, chat, check):
     assert "chưa đúng" in bad.text and chat.state()["phase"] == "phone"
     (confirm,) = chat.say("+84 912.345.678")
     assert "Nguyễn Văn An" in confirm.text and "0912345678" in confirm.text
-    assert results(app.store, NAME)[0]["contact_name"] is None  # nothing stored before the explicit yes
+    assert app.store.selfcheck_results(NAME)[0]["contact_name"] is None  # nothing stored before the explicit yes
     (sent,) = chat.press(f"{NAME}:confirm")
     assert "Đã gửi" in sent.text and chat.state() is None
-    (row,) = results(app.store, NAME)
+    (row,) = app.store.selfcheck_results(NAME)
     assert (row["consent"], row["sent_to_staff"]) == (1, 1)
     assert (row["contact_name"], row["contact_phone"]) == ("Nguyễn Văn An", "0912345678")
     assert row["result"]["unmet"] == ["profit"]
@@ -512,8 +511,8 @@ def test_consent_typed_yes_and_back_steps(app, chat, check):
     chat.say("0262 3 862 123")
     assert chat.state()["phone"] == "02623862123"
     chat.say("đồng ý gửi")
-    assert chat.state() is None and results(app.store, NAME)[0]["consent"] == 1
-    assert len(results(app.store, NAME)) == 2  # each result shown is kept with its own answers
+    assert chat.state() is None and app.store.selfcheck_results(NAME)[0]["consent"] == 1
+    assert len(app.store.selfcheck_results(NAME)) == 2  # each result shown is kept with its own answers
 
 
 @pytest.mark.parametrize("refuse_at", ["send", "name", "phone", "confirm", "typed"])
@@ -532,7 +531,7 @@ def test_consent_refused_stores_no_contact(app, chat, check, refuse_at):
             chat.say("0987654321")
         chat.press(f"{NAME}:nosend")
     assert "không được lưu" in chat.last.text and chat.state() is None
-    (row,) = results(app.store, NAME)
+    (row,) = app.store.selfcheck_results(NAME)
     assert row["consent"] == 0 and row["contact_name"] is None and row["contact_phone"] is None
     assert row["sent_to_staff"] == 0 and app.store.tickets() == []
 
@@ -544,7 +543,7 @@ def test_a_question_after_the_result_is_answered_and_closes_the_check(app, chat,
     assert note.text == app.kb.texts["sc_closed_for_question"]
     assert answer and "Nguồn:" in answer[0].text
     assert chat.state() is None
-    (row,) = results(app.store, NAME)
+    (row,) = app.store.selfcheck_results(NAME)
     assert row["consent"] == 0 and row["contact_name"] is None and app.store.tickets() == []
     # A short unclear reply is still asked again rather than taken as a question.
     chat.say("/kiemtra")
@@ -571,10 +570,10 @@ def test_erasing_my_data_erases_my_results(app, chat, check):
     other = Chat(app, user="u2")
     other.say("/kiemtra")
     other.walk(check, meeting_answers(check))
-    assert len(results(app.store, NAME)) == 2
+    assert len(app.store.selfcheck_results(NAME)) == 2
     chat.say("/xoadulieu")
     chat.press("privacy:forget-yes")
-    assert [r["user_key"] for r in results(app.store, NAME)] == ["u2"]
+    assert [r["user_key"] for r in app.store.selfcheck_results(NAME)] == ["u2"]
 
 
 # --- the same check on the web chat and on Telegram --------------------------------------------------
@@ -606,7 +605,7 @@ async def test_same_walk_on_web_and_telegram(config, kb, searcher, tmp_path, fak
         assert comparable(tg_turns, name=USER_NAME) == comparable(web_turns)
         assert "Đã gửi" in web_turns[-1][0]["text"]
         for app in (web_app, tg_app):
-            (row,) = results(app.store, NAME)
+            (row,) = app.store.selfcheck_results(NAME)
             assert row["result"]["unmet"] == ["rating"] and row["contact_phone"] == "0912345678"
             assert row["channel"] in ("web", "telegram")
             assert app.store.tickets()[0]["reason"] == "selfcheck"

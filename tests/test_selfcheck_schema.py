@@ -101,8 +101,8 @@ def test_loader_refuses_a_broken_selfcheck_with_file_and_field(kdir):
 
 def test_a_missing_check_file_is_a_polite_reply_not_a_crash(config, kb, searcher):
     from bot.app import App
+    from bot.db import Store
     from bot.engine import Engine
-    from bot.store import Store
     from bot.types import Incoming
 
     without = dataclasses.replace(kb, selfchecks={k: v for k, v in kb.selfchecks.items() if k != "eligibility"})

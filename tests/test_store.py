@@ -3,10 +3,19 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import dataclass
 
+import pytest
+
+from bot.db import MIGRATIONS, Store
+from bot.effects import ForgetUser, OpenTicket
 from bot.engine import Engine
-from bot.store import MIGRATIONS, Store
-from bot.types import Button, Effect, Incoming, Reply
+from bot.types import Button, Incoming, Reply
+
+
+@dataclass(frozen=True)
+class NotAnEffect:
+    """An effect class no applier is registered for."""
 
 
 def test_schema_is_versioned_and_migrations_run_once(tmp_path):
@@ -30,10 +39,8 @@ def test_dedup_on_platform_id(tmp_path):
 def test_complete_is_atomic(tmp_path):
     store = Store(tmp_path / "db.sqlite3")
     mid, _ = store.record_incoming(Incoming("web", "u", "q"), "q")
-    try:
-        store.complete(mid, "web", "u", [Reply("a")], {"kind": "answer"}, None, [Effect("no-such-effect")])
-    except ValueError:
-        pass
+    with pytest.raises(TypeError):
+        store.complete(mid, "web", "u", [Reply("a")], {"kind": "answer"}, None, [NotAnEffect()])  # type: ignore[list-item]
     assert store.replies_for(mid) == []  # rolled back with the failing effect
     assert store.message(mid)["status"] == "received"
 
@@ -57,9 +64,9 @@ def test_outbox_retry_and_give_up(tmp_path):
 def test_forget_erases_a_users_texts(tmp_path):
     store = Store(tmp_path / "db.sqlite3")
     mid, _ = store.record_incoming(Incoming("web", "u", "số tôi 0912"), "số tôi 0912")
-    store.complete(mid, "web", "u", [Reply("a")], {}, None, [Effect("ticket", {"reason": "unknown", "text": "0912"})])
+    store.complete(mid, "web", "u", [Reply("a")], {}, None, [OpenTicket("unknown", "0912")])
     m2, _ = store.record_incoming(Incoming("web", "u", "xóa"), "xóa")
-    store.complete(m2, "web", "u", [Reply("ok")], {}, None, [Effect("forget")])
+    store.complete(m2, "web", "u", [Reply("ok")], {}, None, [ForgetUser()])
     assert store.message(mid)["text"] is None
     assert store.tickets(status=None) == []
 

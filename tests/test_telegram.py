@@ -26,10 +26,10 @@ from bot.channels.telegram_format import HASH_PREFIX, CallbackKeys, split_messag
 from bot.channels.telegram_inbound import BotIdentity, incoming
 from bot.channels.telegram_throttle import Throttle
 from bot.config import ConfigError
+from bot.db import Store
 from bot.engine import Engine
 from bot.markup import to_plain
 from bot.outbox import backoff
-from bot.store import Store
 from bot.types import Button, Reply
 
 GROUP = -100777

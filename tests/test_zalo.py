@@ -34,9 +34,9 @@ from bot.channels import zalo_webhook as hook
 from bot.channels.zalo import ZaloService, render
 from bot.channels.zalo_api import KV_TOKENS, TokenManager, classify
 from bot.config import ZaloConfig
+from bot.db import Store
 from bot.engine import Engine
 from bot.markup import to_plain
-from bot.store import Store
 from bot.types import Button, Reply
 
 # --- helpers ----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from bot.config import ZaloConfig
-from bot.store import Store
+from bot.db import Store
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,150 @@
+"""The schema: versioned migrations, applied once each, in order, each in its own transaction.
+
+The history is the one shipped databases already carry in `_migrations`; append, never edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+# Each migration runs once, in order, inside a transaction; append, never edit a shipped one.
+MIGRATIONS: list[str] = [
+    """
+    create table users (
+        id integer primary key,
+        channel text not null,
+        user_key text not null,
+        name text,
+        province text,
+        created_at real not null,
+        last_seen_at real not null,
+        unique (channel, user_key)
+    );
+    create table messages (
+        id integer primary key,
+        channel text not null,
+        user_key text not null,
+        platform_id text,
+        text text,
+        payload text,
+        attachment text,
+        received_at real not null,
+        status text not null default 'received',
+        handled_at real,
+        kind text,
+        intent text,
+        entry_id text,
+        score real,
+        citations text,
+        error text
+    );
+    create unique index messages_platform on messages (channel, platform_id) where platform_id is not null;
+    create index messages_status on messages (status);
+    create index messages_user on messages (channel, user_key);
+    create table replies (
+        id integer primary key,
+        message_id integer references messages(id),
+        channel text not null,
+        user_key text not null,
+        origin text not null default 'bot',
+        text text not null,
+        buttons text not null default '[]',
+        created_at real not null,
+        status text not null default 'pending',
+        attempts integer not null default 0,
+        next_attempt_at real not null default 0,
+        sent_at real,
+        platform_msg_id text,
+        last_error text
+    );
+    create index replies_outbox on replies (channel, status, next_attempt_at);
+    create table feedback (
+        id integer primary key,
+        message_id integer not null references messages(id),
+        channel text not null,
+        user_key text not null,
+        value integer not null,
+        created_at real not null,
+        unique (message_id, channel, user_key)
+    );
+    create table dialogs (
+        channel text not null,
+        user_key text not null,
+        flow text,
+        state text not null,
+        updated_at real not null,
+        primary key (channel, user_key)
+    );
+    create table tickets (
+        id integer primary key,
+        message_id integer references messages(id),
+        channel text not null,
+        user_key text not null,
+        reason text not null,
+        text text not null,
+        status text not null default 'open',
+        created_at real not null,
+        answered_at real,
+        answer text,
+        staff text
+    );
+    create index tickets_status on tickets (status);
+    create table kv (
+        key text primary key,
+        value text not null,
+        updated_at real not null
+    );
+    """,
+    # Self-check results (bot/db/selfchecks.py): the answers and the verdict; contact only with consent.
+    """
+    create table selfcheck_results (
+        id integer primary key,
+        check_name text not null,
+        channel text not null,
+        user_key text not null,
+        message_id integer,
+        answers text not null,
+        result text not null,
+        consent integer not null default 0,
+        contact_name text,
+        contact_phone text,
+        created_at real not null,
+        sent_to_staff integer not null default 0,
+        sent_at real,
+        check (consent = 1 or (contact_name is null and contact_phone is null))
+    );
+    create index selfcheck_results_user on selfcheck_results (channel, user_key);
+    create index selfcheck_results_sent on selfcheck_results (sent_to_staff, created_at);
+    """,
+    # Staff console (bot/console/): reports and exports select by date range.
+    """
+    create index messages_received on messages (received_at);
+    create index tickets_created on tickets (created_at);
+    create index feedback_created on feedback (created_at);
+    """,
+]
+
+
+def migrate(db: sqlite_utils.Database, clock: Callable[[], float]) -> None:
+    """Apply the migrations this database has not seen yet (an existing file keeps its data)."""
+    conn = db.conn
+    conn.execute("create table if not exists _migrations (version integer primary key, applied_at real)")
+    done = {row[0] for row in conn.execute("select version from _migrations")}
+    for version, sql in enumerate(MIGRATIONS, start=1):
+        if version in done:
+            continue
+        conn.execute("begin immediate")
+        try:
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute("insert into _migrations values (?, ?)", (version, clock()))
+            conn.execute("commit")
+        except Exception:
+            conn.execute("rollback")
+            raise
+
+
+def _statements(sql: str) -> list[str]:
+    return [s.strip() for s in sql.split(";") if s.strip()]

@@ -1,0 +1,39 @@
+"""`Store`: the bot's one database object, composed of one query mixin per table group.
+
+`complete()` is the heart of it: an answered message's outcome, its replies, the dialog state and the
+handler's effects are committed in one transaction, so a crash or a failing effect never leaves half.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bot.db.console import Console
+from bot.db.dialogs import Dialogs
+from bot.db.effects import Scope, apply
+from bot.db.selfchecks import SelfChecks
+from bot.db.tickets import Tickets
+from bot.effects import Effect
+from bot.types import Reply
+
+
+class Store(Tickets, SelfChecks, Dialogs, Console):
+    def complete(
+        self,
+        message_id: int,
+        channel: str,
+        user_key: str,
+        replies: list[Reply],
+        meta: dict[str, Any],
+        state: dict[str, Any] | None,
+        effects: Iterable[Effect] = (),
+    ) -> list[int]:
+        """Record the outcome, queue the replies, save dialog state and apply effects — atomically."""
+        now = self.clock()
+        with self.transaction():
+            self._mark_handled(message_id, meta, now)
+            ids = [self._queue(message_id, channel, user_key, r, "bot", now) for r in replies]
+            self._save_dialog(channel, user_key, state, now)
+            apply(self, effects, Scope(message_id, channel, user_key, now))
+            return ids
