@@ -192,9 +192,11 @@ class _Reader:
             return []
         label = self.label(path)
         whole = self.validate(StaffPhrasingsFile, data, label, problems.listed_under(None, "", r"(?!)"))
-        if whole is None:
-            return []
-        return [Located(label, p, index=i) for i, p in enumerate(whole.root)]
+        if whole is not None:
+            return [Located(label, p, index=i) for i, p in enumerate(whole.root)]
+        items = data if isinstance(data, list) else []
+        return [Located(label, p, index=i) for i, raw in enumerate(items)
+                if (p := _quiet(StaffPhrasing, raw)) is not None]
 
 
 def _quiet(model: type[M], raw: Any) -> M | None:
