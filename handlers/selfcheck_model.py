@@ -210,7 +210,7 @@ def build(name: str, data: SelfCheckFile, common: CommonFile) -> Check:
         intro=data.intro,
         steps=steps,
         result=data.result.model_dump(by_alias=True),
-        kind_labels=dict(data.kind_labels),
+        kind_labels={str(k): v for k, v in data.kind_labels.items()},
         programme=data.programme.model_dump(exclude_none=True) if data.programme else None,
         notes={k: Note(v.doc, v.text) for k, v in data.notes.items()},
         dossier=data.dossier.model_dump(exclude_none=True) if data.dossier else None,

@@ -175,7 +175,7 @@ def add_entry(root: Layers | Path, draft: Draft, staff: str, ticket: int | None,
     with _LOCK:
         before, report = load_checked(layers)
         taken = set(before.entries) if before else set()
-        taken |= {e.get("id") for e in staff_entries(layers) if isinstance(e, dict)}
+        taken |= {str(e["id"]) for e in staff_entries(layers) if isinstance(e, dict) and e.get("id")}
         codes = check_draft(draft, before, taken)
         if codes:
             return Result(False, codes)

@@ -218,10 +218,10 @@ def _build(parsed: Parsed) -> KnowledgeBase:
     abbreviations: dict[str, str] = {}
     groups: list[list[str]] = []
     stopwords: list[str] = []
-    for located in parsed.synonyms:
-        abbreviations.update(located.item.abbreviations)
-        groups.extend(list(g) for g in located.item.synonyms)
-        stopwords.extend(located.item.stopwords)
+    for synonyms in parsed.synonyms:
+        abbreviations.update(synonyms.item.abbreviations)
+        groups.extend(list(g) for g in synonyms.item.synonyms)
+        stopwords.extend(synonyms.item.stopwords)
     entries: dict[str, Entry] = {}
     for located in parsed.entries:
         if located.item.id not in entries:
