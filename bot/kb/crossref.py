@@ -263,7 +263,7 @@ class _SelfCheck:
                 self.error(f"notes.{nid}.doc", f"{doc.number} is in force: a repealed-rule note must name a "
                                                "repealed rule")
         seen: dict[str, set[str]] = {}
-        for i, step in enumerate(check.steps):
+        for step in check.steps:
             fld = f"steps.{step.id}"
             if step.id in seen:
                 self.error(f"{fld}.id", "used twice")

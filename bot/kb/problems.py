@@ -94,7 +94,8 @@ def listed_under(section: str | None, label_field: str, label_pattern: str = r".
         index = rest[0]
         item = items[index] if isinstance(items, list) and index < len(items) else None
         label = item.get(label_field) if isinstance(item, dict) else None
-        if isinstance(label, str) and re.fullmatch(label_pattern, label.strip()) and not _field_is(rest[1:], label_field):
+        valid = isinstance(label, str) and re.fullmatch(label_pattern, label.strip())
+        if valid and isinstance(label, str) and not _field_is(rest[1:], label_field):
             return label.strip(), rest[1:]
         return f"#{index + 1}", rest[1:]
 
