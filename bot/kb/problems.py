@@ -18,7 +18,7 @@ V1_MESSAGE = "format v1 field '{name}': use short/detail/history, see docs/knowl
 # pydantic names the member of a union that failed (a trigger is a phrase or {all: ...}); editors
 # get one message for the item instead.
 UNION_MESSAGES = {"triggers": "a phrase, or {all: [[phrases], [phrases], ...]}"}
-UNION_TAGS = {"str", "constrained-str", "function-after[_check(), str]", "AllTrigger"}
+UNION_TAGS = {"str", "constrained-str", "AllTrigger"}
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,11 @@ def whole_file(loc: Loc, data: Any) -> tuple[str | None, Loc]:
 
 
 def by_key(loc: Loc, data: Any) -> tuple[str | None, Loc]:
-    """texts.yaml: the text's key is the entry."""
-    return (str(loc[0]), loc[1:]) if loc else (None, loc)
+    """texts.yaml: the text's key is the entry (as YAML read it: `yes` unquoted is True)."""
+    if not loc:
+        return None, loc
+    key = next((k for k in data if k == loc[0]), loc[0]) if isinstance(data, dict) else loc[0]
+    return str(key), loc[1:]
 
 
 def listed_under(section: str | None, label_field: str, label_pattern: str = r".+") -> EntryOf:
@@ -152,11 +155,10 @@ def from_validation(
 
 
 def _collapse_union(loc: Loc, message: str) -> tuple[Loc, str]:
-    for i, part in enumerate(loc):
-        if isinstance(part, str) and part in UNION_MESSAGES and i + 2 < len(loc) + 1:
-            rest = loc[i + 1:]
-            if len(rest) >= 2 and isinstance(rest[0], int) and rest[1] in UNION_TAGS:
-                return loc[: i + 2], UNION_MESSAGES[part]
+    """`triggers[0]` and one message, for loc (…, 'triggers', 0, <union member>, …)."""
+    for i, part in enumerate(loc[:-2]):
+        if isinstance(part, str) and part in UNION_MESSAGES and type(loc[i + 1]) is int and loc[i + 2] in UNION_TAGS:
+            return loc[: i + 2], UNION_MESSAGES[part]
     return loc, message
 
 
