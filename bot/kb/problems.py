@@ -143,7 +143,7 @@ def from_validation(
             loc = collapsed
         elif err["type"] == "string_type" and loc and type(loc[-1]) is int:
             loc, message = loc[:-1], "must be a list of strings"
-        if err["type"] == "extra_forbidden" and loc and loc[-1] in V1_FIELDS and "entries" in loc[:1]:
+        if err["type"] == "extra_forbidden" and len(loc) == 3 and loc[0] == "entries" and loc[2] in V1_FIELDS:
             message = V1_MESSAGE.format(name=loc[-1])
         entry, rest = entry_of(loc, data)
         path = _path(rest, _descend(data, loc[: len(loc) - len(rest)]), keyed_lists, key_pattern)
