@@ -60,7 +60,7 @@ class App:
 def build(config: Config | None = None, config_path: str | Path | None = None, store_path: str | None = None) -> App:
     """Load everything; raises ConfigError or KnowledgeError with a message naming the problem."""
     config = config or load_config(config_path)
-    kb = load(config.knowledge.path or None)
+    kb = load(config.knowledge.path or None, config.knowledge.overlay_path or None)
     store = Store(store_path or config.storage.path)
     engine = Engine(kb, store, config)
     return App(config, kb, store, engine)

@@ -260,8 +260,20 @@ def kb_check(config_path: str | None, warnings: bool) -> None:
     from bot.kb.check import run_check
 
     config = _config(config_path)
-    ok = run_check(config.knowledge.path or None, click.echo, show_warnings=warnings)
+    ok = run_check(config.knowledge.path or None, click.echo, show_warnings=warnings,
+                   overlay=config.knowledge.overlay_path or None)
     sys.exit(0 if ok else 1)
+
+
+@kb.command("schema")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Folder for the <kind>.schema.json files (default: docs/schema).")
+def kb_schema(out: str | None) -> None:
+    """Write the JSON Schema of every knowledge file kind, for editors' YAML extensions."""
+    from bot.kb.publish import DEFAULT_OUT, write_all
+
+    for path in write_all(Path(out) if out else DEFAULT_OUT):
+        click.echo(str(path))
 
 
 def _plain(text: str) -> str:

@@ -53,6 +53,8 @@ class StorageConfig:
 @dataclass
 class KnowledgeConfig:
     path: str = ""
+    # What the running bot adds (staff phrasings, staff entries): outside the git checkout, read on top of `path`.
+    overlay_path: str = "data/knowledge-overlay"
 
 
 @dataclass

@@ -86,7 +86,8 @@ class Engine:
     def prepare(self, directory: Path | str | None = None) -> Knowledge:
         """Load and index knowledge/ without touching what is answering now: CPU work (~0.3 s), safe in
         a worker thread. Raises KnowledgeError naming every error."""
-        return Knowledge.build(load(directory or self.config.knowledge.path or None))
+        overlay = self.config.knowledge.overlay_path or None
+        return Knowledge.build(load(directory or self.config.knowledge.path or None, overlay))
 
     def install(self, knowledge: Knowledge) -> KnowledgeBase:
         """Answer from `knowledge` from the next message on. One assignment: call it on the thread that

@@ -1,4 +1,8 @@
-"""A validated self-check file as typed objects, plus the pure logic over answers.
+"""A self-check as the conversation uses it, plus the pure logic over answers.
+
+Built from the models the loader has already validated (bot/kb/schema.py, SelfCheckFile and
+CommonFile): shared answer sets resolved, typed aliases split into words, placeholders left for the
+handler to fill.
 
 Kept apart from the conversation (handlers/selfcheck.py) so the rules — which step comes next,
 which answers meet a condition, what the verdict is — can be read and tested on their own.
@@ -10,7 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.kb.selfcheck_schema import COMMON, resolve_options
+from bot.kb.crossref import COMMON
+from bot.kb.schema import CommonFile, GroupModel, OptionModel, SelfCheckFile, StepModel
 from bot.textnorm import tokens
 
 SKIPPED = "_skip"
@@ -180,54 +185,56 @@ class Check:
         return out
 
 
-def build(name: str, data: dict[str, Any], common: dict[str, Any]) -> Check:
-    """Typed view of a file that has passed selfcheck_schema.validate."""
-    steps = []
-    for raw in data["steps"]:
-        options = tuple(_option(o) for o in resolve_options(raw, common))
-        groups = tuple(
-            Group(g["id"], g["label"].strip(), tuple(_option(o) for o in g["options"]), _aliases(g))
-            for g in raw.get("groups") or []
+def build(name: str, data: SelfCheckFile, common: CommonFile) -> Check:
+    """The conversation's view of a validated self-check file."""
+    steps = tuple(
+        Step(
+            id=raw.id,
+            kind=raw.kind,
+            short=raw.short,
+            question=raw.question,
+            explanation=raw.explanation,
+            sources=tuple(Source(s.doc, s.article, s.clause, s.part) for s in raw.sources),
+            options=tuple(_option(o) for o in resolve_options(raw, common)),
+            groups=tuple(_group(g) for g in raw.groups),
+            ask_if=raw.ask_if.model_dump(by_alias=True, exclude_none=True) if raw.ask_if else None,
+            unmet=raw.unmet,
+            unsure=raw.unsure,
+            repealed=raw.repealed,
         )
-        steps.append(Step(
-            id=raw["id"],
-            kind=raw["kind"],
-            short=raw["short"].strip(),
-            question=raw["question"].strip(),
-            explanation=raw["explanation"].strip(),
-            sources=tuple(Source(s["doc"], s.get("article"), s.get("clause"), s.get("part"))
-                          for s in raw["sources"]),
-            options=options,
-            groups=groups,
-            ask_if=raw.get("ask_if"),
-            unmet=(raw.get("unmet") or "").strip() or None,
-            unsure=(raw.get("unsure") or "").strip() or None,
-            repealed=tuple(raw.get("repealed") or ()),
-        ))
-    sets = common.get("option_sets") or {}
-    yes_no = tuple(_option(o) for o in sets.get("yesno") or [])
+        for raw in data.steps
+    )
     return Check(
         name=name,
-        title=data["title"].strip(),
-        intro=data["intro"].strip(),
-        steps=tuple(steps),
-        result={k: v.strip() for k, v in data["result"].items()},
-        kind_labels=dict(data.get("kind_labels") or {}),
-        programme=data.get("programme"),
-        notes={k: Note(v["doc"], v["text"].strip()) for k, v in (data.get("notes") or {}).items()},
-        dossier=data.get("dossier"),
-        offer_send=data.get("offer_send", True),
-        commands={k: tuple(tuple(tokens(w)) for w in words) for k, words in (common.get("commands") or {}).items()},
-        fillers=frozenset(t for w in common.get("fillers") or [] for t in tokens(w)),
-        yes_no=yes_no,
+        title=data.title,
+        intro=data.intro,
+        steps=steps,
+        result=data.result.model_dump(by_alias=True),
+        kind_labels={str(k): v for k, v in data.kind_labels.items()},
+        programme=data.programme.model_dump(exclude_none=True) if data.programme else None,
+        notes={k: Note(v.doc, v.text) for k, v in data.notes.items()},
+        dossier=data.dossier.model_dump(exclude_none=True) if data.dossier else None,
+        offer_send=data.offer_send,
+        commands={k: tuple(tuple(tokens(w)) for w in words) for k, words in common.commands.items()},
+        fillers=frozenset(t for w in common.fillers for t in tokens(w)),
+        yes_no=tuple(_option(o) for o in common.option_sets.get("yesno", ())),
     )
+
+
+def resolve_options(step: StepModel, common: CommonFile) -> list[OptionModel]:
+    """A step's top-level answers: its own `options`, or a shared set with optional label overrides."""
+    if step.options is not None:
+        return list(step.options)
+    shared = common.option_sets.get(step.options_from or "", ())
+    labels = step.option_labels or {}
+    return [o.model_copy(update={"label": labels[o.id]}) if o.id in labels else o for o in shared]
 
 
 def load(kb: Any, name: str) -> Check | None:
     """The check named `name` from the knowledge base, built once per loaded knowledge base."""
     data = kb.selfchecks.get(name)
     common = kb.selfchecks.get(COMMON)
-    if not isinstance(data, dict) or not isinstance(common, dict) or name == COMMON:
+    if not isinstance(data, SelfCheckFile) or not isinstance(common, CommonFile):
         return None
     cache = kb.__dict__.setdefault("_selfcheck_cache", {})
     if name not in cache:
@@ -235,15 +242,13 @@ def load(kb: Any, name: str) -> Check | None:
     return cache[name]
 
 
-def _option(raw: dict[str, Any]) -> Option:
-    return Option(
-        id=raw["id"],
-        label=raw["label"].strip(),
-        meets=raw.get("meets"),
-        aliases=_aliases(raw),
-        advice=(raw.get("advice") or "").strip() or None,
-    )
+def _option(raw: OptionModel) -> Option:
+    return Option(id=raw.id, label=raw.label, meets=raw.meets, aliases=_aliases(raw.aliases), advice=raw.advice)
 
 
-def _aliases(raw: dict[str, Any]) -> tuple[tuple[str, ...], ...]:
-    return tuple(t for t in (tuple(tokens(a)) for a in raw.get("aliases") or []) if t)
+def _group(raw: GroupModel) -> Group:
+    return Group(raw.id, raw.label, tuple(_option(o) for o in raw.options), _aliases(raw.aliases))
+
+
+def _aliases(aliases: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple(t for t in (tuple(tokens(a)) for a in aliases) if t)

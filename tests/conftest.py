@@ -1,4 +1,6 @@
-"""Shared fixtures: the real knowledge base (loaded once), and a fresh app per test on a temp database."""
+"""Shared fixtures: a small fixture knowledge base (tests/fixtures/knowledge, format v2) for code tests,
+the shipped knowledge base for the few tests about shipped content, and a fresh app per test on a
+temp database."""
 
 from __future__ import annotations
 
@@ -12,17 +14,45 @@ from bot.config import Config
 from bot.kb.loader import DEFAULT_DIR, load
 from bot.search import Searcher
 
+FIXTURE_DIR = Path(__file__).parent / "fixtures" / "knowledge"
 
-@pytest.fixture
-def kdir(tmp_path) -> Path:
-    """A private copy of knowledge/ that a test may change; the real one is never written by tests."""
+
+def copy_knowledge(source: Path, tmp_path: Path) -> Path:
     root = tmp_path / "knowledge"
-    shutil.copytree(DEFAULT_DIR, root, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+    shutil.copytree(source, root, ignore=shutil.ignore_patterns(".*", "__pycache__"))
     return root
 
 
+@pytest.fixture
+def fixture_kdir(tmp_path) -> Path:
+    """A private copy of the fixture knowledge base that a test may change. Its overlay (where the
+    staff console writes) is tmp_path/knowledge-overlay, the one the `config` fixture names."""
+    return copy_knowledge(FIXTURE_DIR, tmp_path)
+
+
+@pytest.fixture
+def kdir(fixture_kdir) -> Path:
+    return fixture_kdir
+
+
+@pytest.fixture
+def shipped_kdir(tmp_path) -> Path:
+    """A private copy of the shipped knowledge/, for tests about shipped content."""
+    return copy_knowledge(DEFAULT_DIR, tmp_path)
+
+
 @pytest.fixture(scope="session")
-def kb():
+def fixture_kb():
+    return load(FIXTURE_DIR)
+
+
+@pytest.fixture(scope="session")
+def kb(fixture_kb):
+    return fixture_kb
+
+
+@pytest.fixture(scope="session")
+def shipped_kb():
     return load()
 
 
@@ -35,6 +65,8 @@ def searcher(kb):
 def config(tmp_path) -> Config:
     cfg = Config()
     cfg.storage.path = str(tmp_path / "test.sqlite3")
+    cfg.knowledge.path = str(FIXTURE_DIR)
+    cfg.knowledge.overlay_path = str(tmp_path / "knowledge-overlay")
     cfg.alliance.name = "Liên minh HTX tỉnh Thử"
     cfg.alliance.phone = "0123 456 789"
     return cfg

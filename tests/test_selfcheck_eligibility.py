@@ -450,8 +450,9 @@ def test_programme_status_follows_the_period_in_the_data(config, kb, searcher, c
     finally:
         app.store.close()
     # A province may set the status itself: "ended" wins over the dates.
-    data = copy.deepcopy(kb.selfchecks)
-    data[NAME]["programme"]["status"] = "ended"
+    data = dict(kb.selfchecks)  # validated models (bot/kb/schema.py): changed by copy
+    programme = data[NAME].programme.model_copy(update={"status": "ended"})
+    data[NAME] = data[NAME].model_copy(update={"programme": programme})
     edited = dataclasses.replace(kb, selfchecks=data)
     app = make_app(config, edited, searcher, Clock(during))
     try:

@@ -3,29 +3,34 @@ gets an error naming the field, never a conversation that breaks halfway."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 
 import pytest
 import yaml
 
+from bot.kb.crossref import COMMON
 from bot.kb.loader import load_with_report
-from bot.kb.selfcheck_schema import COMMON, validate
+from bot.kb.schema import CommonFile, SelfCheckFile
 
 
-def fields(errors):
-    return {f for f, _ in errors}
+def problems_after(kdir, name, edit):
+    """Edit knowledge/selfchecks/<name>.yaml of a private copy, load it, return that file's problems."""
+    path = kdir / "selfchecks" / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text("utf-8"))
+    edit(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    _, report = load_with_report(kdir)
+    return [p for p in report.errors if p.file == f"knowledge/selfchecks/{name}.yaml"]
 
 
-@pytest.fixture
-def data(kb):
-    return copy.deepcopy(kb.selfchecks)
+def fields(problems):
+    return {p.field for p in problems}
 
 
-def test_shipped_files_are_valid(kb):
-    assert set(kb.selfchecks) >= {COMMON, "eligibility", "compliance"}
-    for name, data in kb.selfchecks.items():
-        assert validate(name, data, kb) == [], name
+def test_fixture_files_are_valid_models(kb):
+    assert isinstance(kb.selfchecks[COMMON], CommonFile)
+    assert isinstance(kb.selfchecks["eligibility"], SelfCheckFile)
+    assert isinstance(kb.selfchecks["compliance"], SelfCheckFile)
 
 
 @pytest.mark.parametrize("edit,field", [
@@ -46,6 +51,7 @@ def test_shipped_files_are_valid(kb):
     (lambda d: d["steps"][0].update(repealed=["nosuchnote"]), "steps.law.repealed"),
     (lambda d: d["steps"][0].update(ask_if={"step": "profit", "in": ["co"]}), "steps.law.ask_if.step"),
     (lambda d: d["steps"][2].update(ask_if={"step": "law", "in": ["perhaps"]}), "steps.profit.ask_if.in"),
+    (lambda d: d["steps"][2].update(ask_if={"step": "law"}), "steps.profit.ask_if"),
     (lambda d: d["steps"][1]["groups"][0]["options"][0].update(id=True), "steps.model.groups[0].options[0].id"),
     (lambda d: d["steps"][1]["groups"][0]["options"][0].update(label="x" * 80),
      "steps.model.groups[0].options[0].label"),
@@ -53,6 +59,8 @@ def test_shipped_files_are_valid(kb):
     (lambda d: d["steps"][1]["options"][0].update(meets="no"), "steps.model.options[0].meets"),
     (lambda d: d["notes"]["tt01"].update(doc="17/2023/QH15"), "notes.tt01.doc"),
     (lambda d: d["programme"]["period"].update(end="31/12/2025"), "programme.period.end"),
+    (lambda d: d["programme"]["period"].update(end=d["programme"]["period"]["start"].replace(year=2020)),
+     "programme.period.end"),
     (lambda d: d["programme"].update(status="paused"), "programme.status"),
     (lambda d: d["programme"].update(province="Atlantis"), "programme.province"),
     (lambda d: d["programme"]["documents"].append("1/XX"), "programme.documents[2]"),
@@ -60,42 +68,39 @@ def test_shipped_files_are_valid(kb):
     (lambda d: d["result"].pop("fail"), "result.fail"),
     (lambda d: d.pop("title"), "title"),
 ])
-def test_a_mistake_is_reported_with_its_field(kb, data, edit, field):
-    eligibility = data["eligibility"]
-    edit(eligibility)
-    errors = validate("eligibility", eligibility, kb)
-    assert field in fields(errors), errors
+def test_a_mistake_is_reported_with_its_field(kdir, edit, field):
+    problems = problems_after(kdir, "eligibility", edit)
+    assert field in fields(problems), [str(p) for p in problems]
+    assert all(p.entry == "eligibility" for p in problems)
 
 
-def test_a_criterion_nobody_can_meet_is_an_error(kb, data):
-    step = data["compliance"]["steps"][0]
-    step["options"] = [{"id": "a", "label": "A", "meets": False}, {"id": "b", "label": "B", "meets": None}]
-    step.pop("options_from")
-    assert "steps.charter.options" in fields(validate("compliance", data["compliance"], kb))
+def test_a_criterion_nobody_can_meet_is_an_error(kdir):
+    def edit(d):
+        step = d["steps"][0]
+        step["options"] = [{"id": "a", "label": "A", "meets": False}, {"id": "b", "label": "B", "meets": None}]
+        step.pop("options_from")
+    assert "steps.charter.options" in fields(problems_after(kdir, "compliance", edit))
 
 
-def test_an_info_question_carries_no_verdict(kb, data):
-    size = next(s for s in data["compliance"]["steps"] if s["kind"] == "info")
-    size["options"][0]["meets"] = True
-    assert f"steps.{size['id']}.options" in fields(validate("compliance", data["compliance"], kb))
+def test_an_info_question_carries_no_verdict(kdir):
+    def edit(d):
+        size = next(s for s in d["steps"] if s["kind"] == "info")
+        size["options"][0]["meets"] = True
+        edit.sid = size["id"]
+    problems = problems_after(kdir, "compliance", edit)
+    assert f"steps.{edit.sid}.options" in fields(problems)
 
 
-def test_common_file_is_checked_too(kb, data):
-    common = data[COMMON]
-    common["commands"]["jump"] = ["nhay"]
-    common["option_sets"]["yesno"][1]["aliases"] = [False]  # an unquoted `no` in YAML
-    errors = fields(validate(COMMON, common, kb))
-    assert {"commands.jump", "option_sets.yesno[1].aliases"} <= errors
+def test_common_file_is_checked_too(kdir):
+    def edit(d):
+        d["commands"]["jump"] = ["nhay"]
+        d["option_sets"]["yesno"][1]["aliases"] = [False]  # an unquoted `no` in YAML
+    problems = problems_after(kdir, COMMON, edit)
+    assert {"commands.jump", "option_sets.yesno[1].aliases"} <= fields(problems), [str(p) for p in problems]
 
 
 def test_loader_refuses_a_broken_selfcheck_with_file_and_field(kdir):
-    root = kdir
-    path = root / "selfchecks" / "eligibility.yaml"
-    data = yaml.safe_load(path.read_text("utf-8"))
-    data["steps"][2]["sources"][0]["doc"] = "không có văn bản này"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
-    kb, report = load_with_report(root)
-    problems = [p for p in report.errors if p.file == "knowledge/selfchecks/eligibility.yaml"]
+    problems = problems_after(kdir, "eligibility", lambda d: d["steps"][2]["sources"][0].update(doc="không có"))
     assert [(p.entry, p.field) for p in problems] == [("eligibility", "steps.profit.sources[0].doc")]
 
 

@@ -1,10 +1,11 @@
-"""Staff additions to knowledge/: extra phrasings and new entries, written only when the loader accepts them.
+"""Staff additions to the knowledge: extra phrasings and new entries, written only when the loader accepts them.
 
-Nothing here edits an editor's own entry file. Extra phrasings go to knowledge/staff-phrasings.yaml
-(merged by the loader), new entries to knowledge/entries/zz-tu-cong-tac-vien.yaml; both are plain
-YAML a person can review, edit or delete. A change is first written to a temporary copy of the
-knowledge folder and loaded there: it is saved only if it adds no error (`htx-bot kb check` stays as
-clean as it was) and really took effect. The running bot answers from it after a reload (the console's
+Nothing here writes into the shipped knowledge/ folder (it is in git, edited by editors). Staff additions
+go to the overlay folder (`knowledge.overlay_path`, outside the checkout): extra phrasings to
+staff-phrasings.yaml, new entries to entries/zz-tu-cong-tac-vien.yaml; the loader reads them on top of
+knowledge/. Both are plain YAML a person can review, edit or delete. A change is first written to a
+temporary copy of the overlay and loaded there: it is saved only if it adds no error (`htx-bot kb check`
+stays as clean as it was) and really took effect. The running bot answers from it after a reload (the console's
 "Nạp lại kiến thức" button or SIGHUP, see `App.reload_async`).
 """
 
@@ -41,7 +42,8 @@ CACHE_SIZE = 4
 
 PHRASINGS_HEADER = """\
 # Extra phrasings for existing entries, added by alliance staff from the staff console (/console).
-# The loader (bot/kb/loader.py) adds each `question` to the phrasings of the entry `entry`.
+# The loader (bot/kb/loader.py) adds each `question` to the phrasings of the entry `entry`; this file lives
+# in the overlay folder (knowledge.overlay_path), outside the git checkout.
 # Edit or delete items freely, then run `htx-bot kb check`. Fields: entry, question, added, by, ticket.
 """
 ENTRIES_HEADER = f"""\
@@ -78,23 +80,47 @@ class Result:
     path: str = ""
 
 
-def root_dir(config) -> Path:
-    return Path(config.knowledge.path) if config.knowledge.path else DEFAULT_DIR
+@dataclass(frozen=True)
+class Layers:
+    """The shipped knowledge folder (read only here) and the overlay the console writes to."""
+
+    base: Path
+    overlay: Path
+
+    @classmethod
+    def of(cls, root: Layers | Path | str) -> Layers:
+        """A bare folder gets its overlay beside it: <folder>-overlay (tests and scripts)."""
+        if isinstance(root, Layers):
+            return root
+        base = Path(root)
+        return cls(base, base.with_name(base.name + "-overlay"))
+
+    def __str__(self) -> str:
+        return str(self.overlay)
 
 
-def load_checked(root: Path) -> tuple[KnowledgeBase | None, Report]:
-    """`load_with_report(root)`, remembered by the folder's content: parsing YAML takes a second or more."""
+def root_dir(config) -> Layers:
+    base = Path(config.knowledge.path) if config.knowledge.path else DEFAULT_DIR
+    overlay = config.knowledge.overlay_path or "data/knowledge-overlay"
+    return Layers(base, Path(overlay))
+
+
+def load_checked(root: Layers | Path) -> tuple[KnowledgeBase | None, Report]:
+    """`load_with_report` of both layers, remembered by the folders' content: parsing YAML takes a second."""
+    layers = Layers.of(root)
     with _CACHE_LOCK:
-        key = (_fingerprint(root), "knowledge" if "knowledge" in root.parts else str(root))
+        key = (_fingerprint(layers.base), _fingerprint(layers.overlay))
         if key not in _CACHE:
             while len(_CACHE) >= CACHE_SIZE:
                 _CACHE.pop(next(iter(_CACHE)))
-            _CACHE[key] = load_with_report(root)
+            _CACHE[key] = load_with_report(layers.base, layers.overlay)
         return _CACHE[key]
 
 
 def _fingerprint(root: Path) -> str:
     digest = hashlib.sha256()
+    if not root.is_dir():
+        return ""
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if path.is_file() and not any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
@@ -105,9 +131,10 @@ def _fingerprint(root: Path) -> str:
 # --- public API -------------------------------------------------------------------------------------
 
 
-def add_phrasing(root: Path, entry_id: str, question: str, staff: str, ticket: int | None,
+def add_phrasing(root: Layers | Path, entry_id: str, question: str, staff: str, ticket: int | None,
                  day: dt.date) -> Result:
-    """Append `question` as an extra phrasing of `entry_id` to knowledge/staff-phrasings.yaml."""
+    """Append `question` as an extra phrasing of `entry_id` to the overlay's staff-phrasings.yaml."""
+    layers = Layers.of(root)
     question = _one_line(question)
     codes = []
     if not question:
@@ -122,7 +149,7 @@ def add_phrasing(root: Path, entry_id: str, question: str, staff: str, ticket: i
     if ticket:
         record["ticket"] = ticket
     record = {k: v for k, v in record.items() if v is not None}
-    path = root / STAFF_PHRASINGS
+    path = layers.overlay / STAFF_PHRASINGS
     with _LOCK:
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         appended = (old if old.strip() else PHRASINGS_HEADER)
@@ -134,20 +161,21 @@ def add_phrasing(root: Path, entry_id: str, question: str, staff: str, ticket: i
             entry = kb.entries.get(entry_id)
             return entry is not None and nfc(question) in entry.questions
 
-        before, report = load_checked(root)
+        before, report = load_checked(layers)
         if before is not None and entry_id not in before.entries:
             return Result(False, ["entry_unknown"])
         if before is not None and fold(question) in {fold(q) for q in before.entries[entry_id].questions}:
             return Result(False, ["question_exists"])
-        return _commit(root, STAFF_PHRASINGS, [appended, redumped], took_effect, [question], entry_id, report)
+        return _commit(layers, STAFF_PHRASINGS, [appended, redumped], took_effect, [question], entry_id, report)
 
 
-def add_entry(root: Path, draft: Draft, staff: str, ticket: int | None, day: dt.date) -> Result:
-    """Append a new entry to knowledge/entries/zz-tu-cong-tac-vien.yaml."""
+def add_entry(root: Layers | Path, draft: Draft, staff: str, ticket: int | None, day: dt.date) -> Result:
+    """Append a new entry to the overlay's entries/zz-tu-cong-tac-vien.yaml."""
+    layers = Layers.of(root)
     with _LOCK:
-        before, report = load_checked(root)
+        before, report = load_checked(layers)
         taken = set(before.entries) if before else set()
-        taken |= {e.get("id") for e in staff_entries(root) if isinstance(e, dict)}
+        taken |= {str(e["id"]) for e in staff_entries(layers) if isinstance(e, dict) and e.get("id")}
         codes = check_draft(draft, before, taken)
         if codes:
             return Result(False, codes)
@@ -158,7 +186,7 @@ def add_entry(root: Path, draft: Draft, staff: str, ticket: int | None, day: dt.
             note += f" by {_one_line(staff)}"
         if ticket:
             note += f", from ticket #{ticket}"
-        path = root / ENTRIES_FILE
+        path = layers.overlay / ENTRIES_FILE
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         block = _indent(note + "\n" + _dump([entry]), 2)
         appended = _with_newline(old if old.strip() else ENTRIES_HEADER) + "\n" + block
@@ -171,7 +199,7 @@ def add_entry(root: Path, draft: Draft, staff: str, ticket: int | None, day: dt.
             found = kb.entries.get(entry_id)
             return found is not None and found.file.endswith(ENTRIES_FILE)
 
-        return _commit(root, ENTRIES_FILE, [appended, redumped], took_effect, draft.questions, entry_id, report)
+        return _commit(layers, ENTRIES_FILE, [appended, redumped], took_effect, draft.questions, entry_id, report)
 
 
 def check_draft(draft: Draft, kb: KnowledgeBase | None, taken: set[str]) -> list[str]:
@@ -222,13 +250,13 @@ def suggest_id(title: str, taken: set[str]) -> str:
     return candidate
 
 
-def staff_phrasings(root: Path) -> list[dict[str, Any]]:
-    data = _safe_load(_read(root / STAFF_PHRASINGS))
+def staff_phrasings(root: Layers | Path) -> list[dict[str, Any]]:
+    data = _safe_load(_read(Layers.of(root).overlay / STAFF_PHRASINGS))
     return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
 
 
-def staff_entries(root: Path) -> list[dict[str, Any]]:
-    data = _safe_load(_read(root / ENTRIES_FILE))
+def staff_entries(root: Layers | Path) -> list[dict[str, Any]]:
+    data = _safe_load(_read(Layers.of(root).overlay / ENTRIES_FILE))
     entries = data.get("entries") if isinstance(data, dict) else None
     return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
 
@@ -252,24 +280,25 @@ def clean_text(text: str) -> str:
 # --- internals --------------------------------------------------------------------------------------
 
 
-def _commit(root: Path, rel_path: str, candidates: list[str], took_effect, new_questions: list[str],
+def _commit(layers: Layers, rel_path: str, candidates: list[str], took_effect, new_questions: list[str],
             entry_id: str, base: Report) -> Result:
-    """Try each candidate text on a copy of knowledge/; save the first that adds no error to `base`."""
-    base_errors = _error_keys(base.errors, root)
+    """Try each candidate text on a copy of the overlay; save the first that adds no error to `base`."""
+    base_errors = _error_keys(base.errors, layers.overlay)
     problems: list[str] = []
     for text in candidates:
         with tempfile.TemporaryDirectory(prefix="htx-kb-") as tmp:
-            copy = Path(tmp) / root.name
-            shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+            copy = Path(tmp) / "overlay"
+            if layers.overlay.is_dir():
+                shutil.copytree(layers.overlay, copy, ignore=shutil.ignore_patterns(".*", "__pycache__"))
             target = copy / rel_path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-            kb, report = load_checked(copy)
+            kb, report = load_checked(Layers(layers.base, copy))
             added = [p for p in report.errors if _key(p, copy) not in base_errors]
         if not added and kb is not None and took_effect(kb):
-            _write_atomic(root / rel_path, text)
+            _write_atomic(layers.overlay / rel_path, text)
             return Result(True, entry_id=entry_id, path=rel_path, near=_near(kb, entry_id, new_questions))
-        problems = [str(p).replace(str(copy), str(root)) for p in added] or problems
+        problems = [str(p).replace(str(copy), str(layers.overlay)) for p in added] or problems
     return Result(False, ["loader"], problems=problems, entry_id=entry_id)
 
 
@@ -298,9 +327,13 @@ def _entry_data(draft: Draft, entry_id: str) -> dict[str, Any]:
     data: dict[str, Any] = {"id": entry_id, "title": draft.title, "questions": list(draft.questions)}
     if draft.keywords:
         data["keywords"] = _Flow(draft.keywords)
-    data["answer"] = draft.answer + "\n"
+    # Format v2: `short` says what applies today. A draft citing a repealed rule has the old rule in
+    # `answer` and today's in `today` (the form's two boxes): today's goes first, the old one is history.
     if draft.today:
-        data["today"] = draft.today + "\n"
+        data["short"] = draft.today + "\n"
+        data["history"] = draft.answer + "\n"
+    else:
+        data["short"] = draft.answer + "\n"
     data["citations"] = [_FlowMap({k: v for k, v in c.items() if k in ("doc", "article", "clause") and v is not None})
                          for c in draft.citations]
     if draft.province:

@@ -63,8 +63,9 @@ def near_duplicates(kb: KnowledgeBase) -> list[Problem]:
     return problems
 
 
-def run_check(directory: str | Path | None, echo: Callable[[str], None], show_warnings: bool = True) -> bool:
-    kb, report = load_with_report(directory)
+def run_check(directory: str | Path | None, echo: Callable[[str], None], show_warnings: bool = True,
+              overlay: str | Path | None = None) -> bool:
+    kb, report = load_with_report(directory, overlay)
     problems = list(report.problems)
     if kb is not None:
         problems += near_duplicates(kb)

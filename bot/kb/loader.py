@@ -1,589 +1,301 @@
-"""Load and validate knowledge/: every problem is reported with its file, entry and field.
+"""Load knowledge/ (and the overlay a running bot writes) into a KnowledgeBase, naming every problem.
 
 The bot refuses to start on any error, because a malformed entry is how a wrong legal answer
 reaches a farmer. Warnings (style, near-duplicates) never block start-up.
+
+Two layers: the shipped `knowledge/` folder (in git, edited by editors), and an overlay folder
+outside the checkout (`knowledge.overlay_path`) where the staff console writes extra phrasings
+(staff-phrasings.yaml) and new entries (entries/*.yaml). Each file is checked by its model in
+bot/kb/schema.py; what spans files is checked once by bot/kb/crossref.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from bot.kb.model import (
-    Citation,
-    Document,
-    Entry,
-    Intent,
-    KnowledgeBase,
-    Province,
-    doc_key,
+from bot.kb import crossref, problems
+from bot.kb.crossref import COMMON, MIN_QUESTIONS, REQUIRED_TEXTS, Located, Parsed
+from bot.kb.model import Citation, Document, Entry, Intent, KnowledgeBase, Province, doc_key
+from bot.kb.problems import KnowledgeError, Problem, Report
+from bot.kb.schema import (
+    ENTRY_ID_PATTERN,
+    PROVINCE_CODE_PATTERN,
+    AllTrigger,
+    CommonFile,
+    DocumentModel,
+    DocumentsFile,
+    EntriesFile,
+    EntryModel,
+    IntentsFile,
+    ProvinceModel,
+    ProvincesFile,
+    SelfCheckFile,
+    StaffPhrasing,
+    StaffPhrasingsFile,
+    StyleFile,
+    SynonymsFile,
+    TextsFile,
+    UiFile,
 )
+from bot.kb.style import Style
 from bot.textnorm import Normalizer, fold, nfc
+
+__all__ = [
+    "DEFAULT_DIR", "ENTRY_ID", "MIN_QUESTIONS", "REQUIRED_TEXTS", "STAFF_PHRASINGS", "KnowledgeError", "Problem",
+    "Report", "load", "load_with_report",
+]
 
 # libyaml's parser when PyYAML was built with it (several times faster); same safe subset either way.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DEFAULT_DIR = Path(os.environ.get("HTX_KNOWLEDGE_DIR") or Path(__file__).resolve().parent.parent.parent / "knowledge")
-ENTRY_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
-MIN_QUESTIONS = 4
+ENTRY_ID = re.compile(ENTRY_ID_PATTERN)
 STAFF_PHRASINGS = "staff-phrasings.yaml"  # extra phrasings added from the staff console
-REQUIRED_TEXTS = (
-    "welcome",
-    "help",
-    "unknown",
-    "clarify",
-    "sources",
-    "today",
-    "feedback_thanks",
-    "feedback_sorry",
-    "staff_ask",
-    "staff_sent",
-    "unsupported",
-    "too_long",
-    "empty",
-    "outdated_doc",
-    "error",
-)
+OVERLAY_LABEL = "overlay"  # how problems name overlay files: overlay/staff-phrasings.yaml
+
+M = TypeVar("M", bound=BaseModel)
 
 
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    entry: str | None
-    field: str | None
-    message: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.entry:
-            where += f" › {self.entry}"
-        if self.field:
-            where += f" › {self.field}"
-        return f"{self.severity.upper()}: {where}: {self.message}"
-
-
-@dataclass
-class Report:
-    problems: list[Problem] = field(default_factory=list)
-
-    def error(self, file: str, entry: str | None, fld: str | None, message: str) -> None:
-        self.problems.append(Problem(file, entry, fld, message, "error"))
-
-    def warn(self, file: str, entry: str | None, fld: str | None, message: str) -> None:
-        self.problems.append(Problem(file, entry, fld, message, "warning"))
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
-
-
-class KnowledgeError(Exception):
-    """Raised when knowledge/ has errors; str() lists every one of them."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        lines = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"knowledge base has {len(problems)} error(s):\n{lines}")
-
-
-def load(directory: Path | str | None = None) -> KnowledgeBase:
-    """Load knowledge/ or raise KnowledgeError naming every error."""
-    kb, report = load_with_report(directory)
+def load(directory: Path | str | None = None, overlay: Path | str | None = None) -> KnowledgeBase:
+    """Load knowledge/ (plus the overlay, when given) or raise KnowledgeError naming every error."""
+    kb, report = load_with_report(directory, overlay)
     if report.errors or kb is None:
         raise KnowledgeError(report.errors)
     return kb
 
 
-def load_with_report(directory: Path | str | None = None) -> tuple[KnowledgeBase | None, Report]:
+def load_with_report(
+    directory: Path | str | None = None, overlay: Path | str | None = None
+) -> tuple[KnowledgeBase | None, Report]:
     root = Path(directory) if directory else DEFAULT_DIR
     report = Report()
     if not root.is_dir():
         report.error(str(root), None, None, "knowledge directory not found")
         return None, report
-
-    documents = _load_documents(root, report)
-    abbreviations, groups, stopwords = _load_synonyms(root, report)
-    normalizer = Normalizer.build(abbreviations, groups)
-    texts = _load_texts(root, report)
-    ui = _read(root / "ui.yaml", report, dict) or {}
-    provinces = _load_provinces(root, report)
-    intents, subject_lists = _load_intents(root, report)
-    entries = _load_entries(root, report, documents, provinces)
-    _merge_staff_phrasings(root, report, entries)
-    selfchecks = _load_selfchecks(root, report)
-
-    kb = KnowledgeBase(
-        documents=documents,
-        entries=entries,
-        intents=intents,
-        out_of_scope=subject_lists["out_of_scope"],
-        other_subjects=subject_lists["other_subjects"],
-        cooperative_terms=subject_lists["cooperative_terms"],
-        normalizer=normalizer,
-        stopwords=frozenset(fold(w) for w in stopwords),
-        texts=texts,
-        ui=ui,
-        provinces=provinces,
-        selfchecks=selfchecks,
+    reader = _Reader(root, report)
+    parsed = Parsed(
+        documents=reader.listed("documents.yaml", DocumentsFile, DocumentModel, "number"),
+        synonyms=[Located(reader.label(p), s) for p in [root / "synonyms.yaml", *sorted(root.glob("synonyms/*.yaml"))]
+                  if (s := reader.file(p, SynonymsFile)) is not None],
+        intents=reader.file(root / "intents.yaml", IntentsFile, problems.under_key("intents")),
+        texts=reader.file(root / "texts.yaml", TextsFile, problems.by_key),
+        ui=reader.file(root / "ui.yaml", UiFile),
+        provinces=reader.listed("provinces.yaml", ProvincesFile, ProvinceModel, "code", PROVINCE_CODE_PATTERN),
     )
-    _validate_selfchecks(kb, root, report)
-    return kb, report
+    style = reader.file(root / "style.yaml", StyleFile)
+    parsed.style = Style.build(style.style) if style else None
+    entry_files = sorted(root.glob("entries/*.yaml"))
+    if not entry_files:
+        report.error("knowledge/entries", None, None, "no entry files (*.yaml)")
+    layers = [(root, reader)]
+    if overlay is not None and Path(overlay).is_dir():
+        layers.append((Path(overlay), _Reader(Path(overlay), report, OVERLAY_LABEL)))
+    for layer_root, layer in layers:
+        for path in sorted(layer_root.glob("entries/*.yaml")):
+            parsed.entries += layer.entries(path)
+        parsed.phrasings += layer.phrasings(layer_root / STAFF_PHRASINGS)
+    for path in sorted(root.glob("selfchecks/*.yaml")):
+        kind: type[SelfCheckFile] | type[CommonFile] = CommonFile if path.stem == COMMON else SelfCheckFile
+        check = reader.file(path, kind, _named(path.stem), keyed_lists=("steps",))
+        if check is not None:
+            parsed.selfchecks[path.stem] = Located(reader.label(path), check)
+
+    crossref.check(parsed, report)
+    return _build(parsed), report
 
 
-# --- file helpers -----------------------------------------------------------------------------
+def _named(name: str) -> problems.EntryOf:
+    """Self-check problems carry the check's name as their entry."""
+    return lambda loc, data: (name, loc)
 
 
-def _read(path: Path, report: Report, expected: type) -> Any:
-    rel = _rel(path)
-    if not path.exists():
-        report.error(rel, None, None, "file is missing")
-        return None
+# --- reading and validating files --------------------------------------------------------------
+
+
+class _Reader:
+    """Reads YAML files of one layer and validates them, turning every error into a Problem."""
+
+    def __init__(self, root: Path, report: Report, label: str = "knowledge"):
+        self.root, self.report, self.prefix = root, report, label
+
+    def label(self, path: Path) -> str:
+        try:
+            return f"{self.prefix}/{path.relative_to(self.root).as_posix()}"
+        except ValueError:
+            return str(path)
+
+    def yaml(self, path: Path, required: bool = True) -> Any:
+        if not path.exists():
+            if required:
+                self.report.error(self.label(path), None, None, "file is missing")
+            return None
+        try:
+            return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            self.report.error(self.label(path), None, None, f"not valid YAML: {exc}")
+            return None
+
+    def validate(self, model: type[M], data: Any, label: str, entry_of: problems.EntryOf = problems.whole_file,
+                 keyed_lists: tuple[str, ...] = ()) -> M | None:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            self.report.problems += problems.from_validation(exc, label, data, entry_of, keyed_lists)
+            return None
+
+    def file(self, path: Path, model: type[M], entry_of: problems.EntryOf = problems.whole_file,
+             keyed_lists: tuple[str, ...] = ()) -> M | None:
+        data = self.yaml(path)
+        if data is None:
+            return None
+        return self.validate(model, data, self.label(path), entry_of, keyed_lists)
+
+    def listed(self, name: str, model: type[DocumentsFile] | type[ProvincesFile],
+               item: type[DocumentModel] | type[ProvinceModel], label_field: str,
+               pattern: str = r".+") -> list[Any]:
+        """A top-level list: problems for the whole file, then every valid item kept."""
+        path = self.root / name
+        data = self.yaml(path)
+        if data is None:
+            return []
+        whole = self.validate(model, data, self.label(path), problems.listed_under(None, label_field, pattern))
+        if whole is not None:
+            return list(whole.root)
+        return [m for raw in (data if isinstance(data, list) else []) if (m := _quiet(item, raw)) is not None]
+
+    def entries(self, path: Path) -> list[Located[EntryModel]]:
+        """Entries of one file; a file with a bad entry still contributes its good ones."""
+        data = self.yaml(path)
+        if data is None:
+            return []
+        label = self.label(path)
+        entry_of = problems.listed_under("entries", "id", ENTRY_ID_PATTERN)
+        whole = self.validate(EntriesFile, data, label, entry_of)
+        if whole is not None:
+            return [Located(label, e, whole.topic) for e in whole.entries]
+        topic = data.get("topic") if isinstance(data, dict) else None
+        raw_entries = data.get("entries") if isinstance(data, dict) else None
+        good = [m for raw in (raw_entries if isinstance(raw_entries, list) else [])
+                if (m := _quiet(EntryModel, raw)) is not None]
+        return [Located(label, e, topic.strip() if isinstance(topic, str) else "") for e in good]
+
+    def phrasings(self, path: Path) -> list[Located[StaffPhrasing]]:
+        """staff-phrasings.yaml (optional): [{entry, question, ...}] added to those entries' phrasings."""
+        data = self.yaml(path, required=False)
+        if data is None:
+            return []
+        label = self.label(path)
+        whole = self.validate(StaffPhrasingsFile, data, label, problems.listed_under(None, "", r"(?!)"))
+        if whole is not None:
+            return [Located(label, p, index=i) for i, p in enumerate(whole.root)]
+        items = data if isinstance(data, list) else []
+        return [Located(label, p, index=i) for i, raw in enumerate(items)
+                if (p := _quiet(StaffPhrasing, raw)) is not None]
+
+
+def _quiet(model: type[M], raw: Any) -> M | None:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        report.error(rel, None, None, f"not valid YAML: {exc}")
+        return model.model_validate(raw)
+    except ValidationError:
         return None
-    if not isinstance(data, expected):
-        report.error(rel, None, None, f"top level must be a {expected.__name__}")
-        return None
-    return data
 
 
-def _rel(path: Path) -> str:
-    parts = path.parts
-    return "/".join(parts[parts.index("knowledge") :]) if "knowledge" in parts else str(path)
+# --- building the runtime view --------------------------------------------------------------------
 
 
-def _str(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return nfc(value.strip()) if "\n" not in value.strip() else value.strip()
-    return None
-
-
-def _date(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return value
-    return "invalid"
-
-
-# --- sections ---------------------------------------------------------------------------------
-
-
-def _load_documents(root: Path, report: Report) -> dict[str, Document]:
-    path = root / "documents.yaml"
-    rel = _rel(path)
-    data = _read(path, report, list) or []
-    docs: dict[str, Document] = {}
-    for i, raw in enumerate(data):
-        label = f"#{i + 1}"
-        if not isinstance(raw, dict):
-            report.error(rel, label, None, "each document must be a mapping")
-            continue
-        number = _str(raw.get("number"))
-        if not number:
-            report.error(rel, label, "number", "required")
-            continue
-        label = number
-        if doc_key(number) in {doc_key(n) for n in docs}:
-            report.error(rel, label, "number", "listed twice")
-            continue
-        for key in ("short", "title", "issuer"):
-            if not _str(raw.get(key)):
-                report.error(rel, label, key, "required")
-        dates = {}
-        for key in ("issued", "effective", "expired"):
-            dates[key] = _date(raw.get(key))
-            if dates[key] == "invalid":
-                report.error(rel, label, key, "must be a date written YYYY-MM-DD")
-        in_force = raw.get("in_force")
-        if not isinstance(in_force, bool):
-            report.error(rel, label, "in_force", "required: true or false")
-            in_force = True
-        articles = raw.get("articles")
-        if articles is not None and not (isinstance(articles, int) and articles > 0):
-            report.error(rel, label, "articles", "must be a positive whole number")
-            articles = None
-        unknown = set(raw) - {
-            "number", "short", "title", "issuer", "issued", "effective", "expired", "in_force",
-            "replaced_by", "link", "province", "articles", "note",
-        }
-        for key in sorted(unknown):
-            report.error(rel, label, key, "unknown field")
-        docs[number] = Document(
-            number=number,
-            short=_str(raw.get("short")) or number,
-            title=_str(raw.get("title")) or "",
-            issuer=_str(raw.get("issuer")) or "",
-            issued=dates["issued"] if dates["issued"] != "invalid" else None,
-            effective=dates["effective"] if dates["effective"] != "invalid" else None,
-            expired=dates["expired"] if dates["expired"] != "invalid" else None,
-            in_force=in_force,
-            replaced_by=_str(raw.get("replaced_by")),
-            link=_str(raw.get("link")),
-            province=_str(raw.get("province")),
-            articles=articles,
-            note=_str(raw.get("note")),
-        )
-    keys = {doc_key(n) for n in docs}
-    for doc in docs.values():
-        if doc.replaced_by and doc_key(doc.replaced_by) not in keys:
-            report.error(rel, doc.number, "replaced_by", f"{doc.replaced_by!r} is not in the registry")
-        if not doc.in_force and not doc.expired and not doc.note:
-            report.warn(rel, doc.number, "expired", "document not in force: give the date or a note")
-    return docs
-
-
-def _load_synonyms(root: Path, report: Report) -> tuple[dict[str, str], list[list[str]], list[str]]:
-    """synonyms.yaml plus any synonyms/*.yaml (one per topic, so editors do not collide)."""
+def _build(parsed: Parsed) -> KnowledgeBase:
+    documents: dict[str, Document] = {}
+    for d in parsed.documents:
+        if doc_key(d.number) not in {doc_key(n) for n in documents}:
+            documents[d.number] = _document(d)
+    by_key = {doc_key(n): n for n in documents}
     abbreviations: dict[str, str] = {}
     groups: list[list[str]] = []
     stopwords: list[str] = []
-    paths = [root / "synonyms.yaml", *sorted((root / "synonyms").glob("*.yaml"))]
-    for path in paths:
-        rel = _rel(path)
-        data = _read(path, report, dict) or {}
-        abbr = data.get("abbreviations") or {}
-        grp = data.get("synonyms") or []
-        stop = data.get("stopwords") or []
-        if not isinstance(abbr, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in abbr.items()):
-            report.error(rel, None, "abbreviations", "must map text to text")
-            abbr = {}
-        for key, value in abbr.items():
-            if key in abbreviations and fold(abbreviations[key]) != fold(value):
-                report.error(rel, None, f"abbreviations.{key}", f"already means {abbreviations[key]!r}")
-        if not isinstance(grp, list) or not all(
-            isinstance(g, list) and len(g) >= 2 and all(isinstance(p, str) for p in g) for g in grp
-        ):
-            report.error(rel, None, "synonyms", "must be a list of lists of two or more phrases")
-            grp = []
-        if not isinstance(stop, list) or not all(isinstance(w, str) for w in stop):
-            report.error(rel, None, "stopwords", "must be a list of words")
-            stop = []
-        abbreviations.update(abbr)
-        groups.extend(grp)
-        stopwords.extend(stop)
-    return abbreviations, groups, stopwords
-
-
-def _load_texts(root: Path, report: Report) -> dict[str, str]:
-    path = root / "texts.yaml"
-    rel = _rel(path)
-    data = _read(path, report, dict) or {}
-    texts: dict[str, str] = {}
-    for key, value in data.items():
-        if not isinstance(key, str):
-            # YAML reads unquoted yes/no/on/off as booleans: a silent way to lose a text.
-            report.error(rel, str(key), None, "key must be text (quote it: YAML reads yes/no/on/off as booleans)")
-            continue
-        if not isinstance(value, str) or not value.strip():
-            report.error(rel, str(key), None, "must be non-empty text")
-            continue
-        texts[str(key)] = value.strip()
-    for key in REQUIRED_TEXTS:
-        if key not in texts:
-            report.error(rel, key, None, "required text is missing")
-    return texts
-
-
-def _load_provinces(root: Path, report: Report) -> dict[str, Province]:
-    path = root / "provinces.yaml"
-    rel = _rel(path)
-    data = _read(path, report, list) or []
-    provinces: dict[str, Province] = {}
-    for i, raw in enumerate(data):
-        if not isinstance(raw, dict) or not _str(raw.get("code")) or not _str(raw.get("name")):
-            report.error(rel, f"#{i + 1}", None, "each province needs a code and a name")
-            continue
-        code = raw["code"].strip()
-        if not re.fullmatch(r"[a-z0-9-]{2,32}", code):
-            report.error(rel, code, "code", "use lower-case ASCII letters, digits and '-'")
-        if code in provinces:
-            report.error(rel, code, "code", "listed twice")
-        aliases = raw.get("aliases") or []
-        provinces[code] = Province(
-            code=code,
-            name=nfc(raw["name"]),
-            aliases=tuple(nfc(a) for a in aliases if isinstance(a, str)),
-            merged_into=_str(raw.get("merged_into")),
-        )
-    for prov in provinces.values():
-        if prov.merged_into and prov.merged_into not in provinces:
-            report.error(rel, prov.code, "merged_into", f"unknown province code {prov.merged_into!r}")
-    return provinces
-
-
-def _load_intents(root: Path, report: Report) -> tuple[dict[str, Intent], dict[str, tuple[str, ...]]]:
-    path = root / "intents.yaml"
-    rel = _rel(path)
-    data = _read(path, report, dict) or {}
-    intents: dict[str, Intent] = {}
-    for name, raw in (data.get("intents") or {}).items():
-        questions = raw.get("questions") if isinstance(raw, dict) else None
-        if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
-            report.error(rel, str(name), "questions", "must be a list of phrasings")
-            continue
-        keywords = raw.get("keywords") or []
-        triggers = _triggers(raw.get("triggers") or [], rel, str(name), report)
-        intents[str(name)] = Intent(str(name), tuple(nfc(q) for q in questions), tuple(keywords), triggers)
-    lists = {}
-    for key in ("out_of_scope", "other_subjects", "cooperative_terms"):
-        value = data.get(key) or []
-        if not isinstance(value, list) or not all(isinstance(q, str) and q.strip() for q in value):
-            report.error(rel, None, key, "must be a list of phrases")
-            value = []
-        lists[key] = tuple(nfc(q) for q in value)
-    return intents, lists
-
-
-def _triggers(raw: Any, rel: str, name: str, report: Report) -> tuple[tuple[tuple[str, ...], ...], ...]:
-    """A trigger is a phrase, or {all: [[phrases…], [phrases…]]}: one phrase of every group must appear."""
-    out = []
-    if not isinstance(raw, list):
-        report.error(rel, name, "triggers", "must be a list")
-        return ()
-    for i, item in enumerate(raw):
-        if isinstance(item, str) and item.strip():
-            out.append(((nfc(item),),))
-        elif (isinstance(item, dict) and isinstance(item.get("all"), list) and item["all"]
-              and all(isinstance(g, list) and g and all(isinstance(p, str) and p.strip() for p in g)
-                      for g in item["all"])):
-            out.append(tuple(tuple(nfc(p) for p in g) for g in item["all"]))
-        else:
-            report.error(rel, name, f"triggers[{i}]", "a phrase, or {all: [[phrases], [phrases], ...]}")
-    return tuple(out)
-
-
-ENTRY_FIELDS = {
-    "id", "title", "questions", "answer", "today", "citations", "province", "related", "keywords",
-}
-
-
-def _load_entries(
-    root: Path, report: Report, documents: dict[str, Document], provinces: dict[str, Province]
-) -> dict[str, Entry]:
+    for synonyms in parsed.synonyms:
+        abbreviations.update(synonyms.item.abbreviations)
+        groups.extend(list(g) for g in synonyms.item.synonyms)
+        stopwords.extend(synonyms.item.stopwords)
     entries: dict[str, Entry] = {}
-    docs_by_key = {doc_key(d.number): d for d in documents.values()}
-    province_names = {fold(p.name) for p in provinces.values()}
-    files = sorted((root / "entries").glob("*.yaml"))
-    if not files:
-        report.error("knowledge/entries", None, None, "no entry files (*.yaml)")
-    related_refs: list[tuple[str, str, str]] = []
-    for path in files:
-        rel = _rel(path)
-        data = _read(path, report, dict)
-        if data is None:
-            continue
-        topic = _str(data.get("topic"))
-        if not topic:
-            report.error(rel, None, "topic", "required")
-        raw_entries = data.get("entries")
-        if not isinstance(raw_entries, list) or not raw_entries:
-            report.error(rel, None, "entries", "must be a non-empty list")
-            continue
-        for i, raw in enumerate(raw_entries):
-            entry = _parse_entry(raw, i, rel, topic or "", report, docs_by_key, province_names)
-            if entry is None:
-                continue
-            if entry.id in entries:
-                report.error(rel, entry.id, "id", f"also used in {entries[entry.id].file}")
-                continue
-            entries[entry.id] = entry
-            related_refs.extend((rel, entry.id, r) for r in entry.related)
-    for rel, eid, target in related_refs:
-        if target not in entries:
-            report.error(rel, eid, "related", f"no entry with id {target!r}")
-    return entries
-
-
-def _parse_entry(
-    raw: Any,
-    index: int,
-    rel: str,
-    topic: str,
-    report: Report,
-    docs_by_key: dict[str, Document],
-    province_names: set[str],
-) -> Entry | None:
-    if not isinstance(raw, dict):
-        report.error(rel, f"#{index + 1}", None, "each entry must be a mapping")
-        return None
-    eid = raw.get("id")
-    if not isinstance(eid, str) or not ENTRY_ID.fullmatch(eid):
-        report.error(rel, f"#{index + 1}", "id", "required: lower-case ASCII, digits and '-', 2–48 characters")
-        return None
-    ok = True
-    for key in sorted(set(raw) - ENTRY_FIELDS):
-        report.error(rel, eid, key, "unknown field")
-        ok = False
-    title = _str(raw.get("title"))
-    if not title:
-        report.error(rel, eid, "title", "required")
-        ok = False
-    answer = raw.get("answer")
-    if not isinstance(answer, str) or not answer.strip():
-        report.error(rel, eid, "answer", "required")
-        ok = False
-    questions = raw.get("questions")
-    if not isinstance(questions, list) or not all(isinstance(q, str) and q.strip() for q in questions):
-        report.error(rel, eid, "questions", "must be a list of phrasings")
-        ok = False
-        questions = []
-    elif len(questions) < MIN_QUESTIONS:
-        report.warn(rel, eid, "questions", f"only {len(questions)} phrasing(s); write at least {MIN_QUESTIONS}")
-    today = raw.get("today")
-    if today is not None and (not isinstance(today, str) or not today.strip()):
-        report.error(rel, eid, "today", "must be non-empty text when given")
-        ok = False
-    citations: list[Citation] = []
-    raw_cits = raw.get("citations")
-    if not isinstance(raw_cits, list) or not raw_cits:
-        report.error(rel, eid, "citations", "required: at least one {doc, article, clause}")
-        ok = False
-        raw_cits = []
-    for j, c in enumerate(raw_cits):
-        fld = f"citations[{j}]"
-        if not isinstance(c, dict) or not isinstance(c.get("doc"), str):
-            report.error(rel, eid, fld, "must be a mapping with doc")
-            ok = False
-            continue
-        extra = set(c) - {"doc", "article", "clause"}
-        if extra:
-            report.error(rel, eid, fld, f"unknown field(s): {', '.join(sorted(extra))}")
-            ok = False
-        doc = docs_by_key.get(doc_key(c["doc"]))
-        if doc is None:
-            report.error(rel, eid, fld + ".doc", f"{c['doc']!r} is not in knowledge/documents.yaml")
-            ok = False
-            continue
-        article, clause = c.get("article"), c.get("clause")
-        if article is not None and not (isinstance(article, int) and article > 0):
-            report.error(rel, eid, fld + ".article", "must be a positive whole number or null")
-            ok = False
-            continue
-        if doc.articles and article and article > doc.articles:
-            report.error(rel, eid, fld + ".article", f"{doc.number} has only {doc.articles} articles")
-            ok = False
-        if clause is not None and not (isinstance(clause, int) and clause > 0):
-            report.error(rel, eid, fld + ".clause", "must be a positive whole number or null")
-            ok = False
-            continue
-        if clause is not None and article is None:
-            report.error(rel, eid, fld + ".clause", "a clause needs its article")
-            ok = False
-        citations.append(Citation(doc.number, article, clause))
-    if ok and today is None and any(
-        not docs_by_key[doc_key(c.doc)].in_force for c in citations
-    ):
-        report.error(rel, eid, "today", "cites a document no longer in force: say what applies today")
-        ok = False
-    if ok and today is not None and not any(docs_by_key[doc_key(c.doc)].in_force for c in citations):
-        replaced = {docs_by_key[doc_key(c.doc)].replaced_by for c in citations} - {None}
-        if replaced:
-            report.warn(rel, eid, "citations", f"cite what applies today too ({', '.join(sorted(replaced))})")
-    province = _str(raw.get("province"))
-    if province and fold(province) not in province_names:
-        report.error(rel, eid, "province", f"{province!r} is not in knowledge/provinces.yaml")
-        ok = False
-    related = raw.get("related") or []
-    keywords = raw.get("keywords") or []
-    if not isinstance(related, list) or not all(isinstance(r, str) for r in related):
-        report.error(rel, eid, "related", "must be a list of entry ids")
-        ok = False
-        related = []
-    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-        report.error(rel, eid, "keywords", "must be a list of words or phrases")
-        ok = False
-        keywords = []
-    if not ok:
-        return None
-    return Entry(
-        id=eid,
-        title=title or "",
-        questions=tuple(nfc(q) for q in questions),
-        answer=answer.strip(),
-        citations=tuple(citations),
-        topic=topic,
-        file=rel,
-        today=today.strip() if isinstance(today, str) else None,
-        province=province,
-        related=tuple(related),
-        keywords=tuple(nfc(k) for k in keywords),
+    for located in parsed.entries:
+        if located.item.id not in entries:
+            entries[located.item.id] = _entry(located, by_key)
+    for phrasing in parsed.phrasings:
+        entry = entries.get(phrasing.item.entry)
+        question = nfc(phrasing.item.question)
+        if entry is not None and fold(question) not in {fold(q) for q in entry.questions}:
+            entries[entry.id] = _replace_questions(entry, (*entry.questions, question))
+    intents = parsed.intents or IntentsFile()
+    return KnowledgeBase(
+        documents=documents,
+        entries=entries,
+        intents={name: _intent(name, i) for name, i in intents.intents.items()},
+        out_of_scope=tuple(nfc(q) for q in intents.out_of_scope),
+        other_subjects=tuple(nfc(q) for q in intents.other_subjects),
+        cooperative_terms=tuple(nfc(q) for q in intents.cooperative_terms),
+        normalizer=Normalizer.build(abbreviations, groups),
+        stopwords=frozenset(fold(w) for w in stopwords),
+        texts=dict(parsed.texts.root) if parsed.texts else {},
+        ui=parsed.ui.model_dump(exclude_none=True) if parsed.ui else {},
+        provinces={p.code: _province(p) for p in parsed.provinces},
+        selfchecks={name: located.item for name, located in parsed.selfchecks.items()},
     )
 
 
-PHRASING_FIELDS = {"entry", "question", "added", "by", "ticket"}
+def _document(d: DocumentModel) -> Document:
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return Document(
+        number=d.number, short=d.short, title=d.title, issuer=d.issuer, issued=iso(d.issued),
+        effective=iso(d.effective), expired=iso(d.expired), in_force=d.in_force, replaced_by=d.replaced_by,
+        link=d.link, province=d.province, articles=d.articles, note=d.note,
+    )
 
 
-def _merge_staff_phrasings(root: Path, report: Report, entries: dict[str, Entry]) -> None:
-    """knowledge/staff-phrasings.yaml (optional): [{entry, question, ...}] added to those entries' phrasings.
+def _entry(located: Located[EntryModel], docs_by_key: dict[str, str]) -> Entry:
+    e = located.item
 
-    The staff console writes here instead of into an editor's entry file; a phrasing whose entry is
-    gone is an error, like a broken `related` link.
-    """
-    path = root / STAFF_PHRASINGS
-    if not path.exists():
-        return
-    rel = _rel(path)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        report.error(rel, None, None, f"not valid YAML: {exc}")
-        return
-    if data is None:
-        return
-    if not isinstance(data, list):
-        report.error(rel, None, None, "top level must be a list of {entry, question}")
-        return
-    for i, raw in enumerate(data):
-        label = f"#{i + 1}"
-        if not isinstance(raw, dict):
-            report.error(rel, label, None, "each item must be a mapping with entry and question")
-            continue
-        for key in sorted(set(raw) - PHRASING_FIELDS):
-            report.error(rel, label, str(key), "unknown field")
-        eid, question = raw.get("entry"), _str(raw.get("question"))
-        if not isinstance(eid, str) or eid not in entries:
-            report.error(rel, label, "entry", f"no entry with id {eid!r}")
-            continue
-        if not question or "\n" in question:
-            report.error(rel, label, "question", "required: one line of text")
-            continue
-        entry = entries[eid]
-        if fold(question) in {fold(q) for q in entry.questions}:
-            report.warn(rel, label, "question", f"already a phrasing of {eid}")
-            continue
-        entries[eid] = replace(entry, questions=(*entry.questions, nfc(question)))
+    def text(value: str | None) -> str | None:
+        return nfc(value) if value is not None else None
+
+    return Entry(
+        id=e.id,
+        title=nfc(e.title),
+        questions=tuple(nfc(q) for q in e.questions),
+        short=nfc(e.short),
+        citations=tuple(Citation(docs_by_key.get(doc_key(c.doc), c.doc), c.article, c.clause) for c in e.citations),
+        topic=located.topic,
+        file=located.file,
+        detail=text(e.detail),
+        history=text(e.history),
+        history_label=text(e.history_label),
+        unsure=text(e.unsure),
+        editor_note=e.editor_note,
+        province=text(e.province),
+        related=e.related,
+        keywords=tuple(nfc(k) for k in e.keywords),
+    )
 
 
-def _load_selfchecks(root: Path, report: Report) -> dict[str, Any]:
-    checks: dict[str, Any] = {}
-    for path in sorted((root / "selfchecks").glob("*.yaml")):
-        data = _read(path, report, dict)
-        if data is not None:
-            checks[path.stem] = data
-    return checks
+def _replace_questions(entry: Entry, questions: tuple[str, ...]) -> Entry:
+    return replace(entry, questions=questions)
 
 
-def _validate_selfchecks(kb: KnowledgeBase, root: Path, report: Report) -> None:
-    """Self-check files are validated by their own schema module, which knows their shape."""
-    try:
-        from bot.kb import selfcheck_schema
-    except ImportError:
-        return
-    for name, data in kb.selfchecks.items():
-        for fld, message in selfcheck_schema.validate(name, data, kb):
-            report.error(f"knowledge/selfchecks/{name}.yaml", name, fld, message)
+def _intent(name: str, i: Any) -> Intent:
+    triggers = tuple(
+        tuple(tuple(nfc(p) for p in group) for group in t.all) if isinstance(t, AllTrigger) else ((nfc(t),),)
+        for t in i.triggers
+    )
+    return Intent(name, tuple(nfc(q) for q in i.questions), tuple(i.keywords), triggers)
+
+
+def _province(p: ProvinceModel) -> Province:
+    return Province(code=p.code, name=nfc(p.name), aliases=tuple(nfc(a) for a in p.aliases),
+                    merged_into=p.merged_into)

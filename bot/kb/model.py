@@ -42,17 +42,33 @@ class Document:
 
 @dataclass(frozen=True)
 class Entry:
+    """One question members ask, in format v2 (docs/knowledge-format.md): today's rule first."""
+
     id: str
     title: str
     questions: tuple[str, ...]
-    answer: str
+    short: str  # what applies today: the first message a member reads
     citations: tuple[Citation, ...]
     topic: str
     file: str
-    today: str | None = None
+    detail: str | None = None  # today's rule in full, on request
+    history: str | None = None  # the earlier rule, said as past, when a cited document is not in force
+    history_label: str | None = None  # the history button's label; None: the default text
+    unsure: str | None = None  # one sentence a member sees when a fact is not certain
+    editor_note: str | None = None  # for editors only, never shown to members
     province: str | None = None
     related: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+
+    @property
+    def answer(self) -> str:
+        """Transitional, for renderers written for format v1: today's rule, short then detail."""
+        return f"{self.short}\n\n{self.detail}" if self.detail else self.short
+
+    @property
+    def today(self) -> str | None:
+        """Transitional (format v1 had a separate `today`): `short` already says what applies today."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,7 @@ class KnowledgeBase:
     texts: dict[str, str]
     ui: dict[str, Any]
     provinces: dict[str, Province]
+    # Validated self-check files by name (bot.kb.schema.SelfCheckFile, or CommonFile for "_common").
     selfchecks: dict[str, Any] = field(default_factory=dict)
     other_subjects: tuple[str, ...] = ()
     cooperative_terms: tuple[str, ...] = ()
