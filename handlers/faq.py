@@ -6,7 +6,7 @@ from bot.effects import OpenTicket
 from bot.kb.model import Entry
 from bot.search import ENTRY, INTENT, OUT_OF_SCOPE, Candidate
 from bot.types import Button, Context, Message, Outcome, Reply
-from handlers.render import citations_data, entry_button, entry_reply
+from handlers.render import citations_data, detail_reply, entry_button, entry_reply, history_reply
 
 MAX_CHOICES = 3
 
@@ -16,6 +16,8 @@ def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
         kind, _, rest = msg.arg.partition(":")
         if kind == "e":
             return show_entry(ctx, rest, msg)
+        if kind in ("d", "h"):
+            return show_more(ctx, kind, rest)
         if kind == "examples":
             return examples(ctx)
         if not msg.text:
@@ -45,6 +47,16 @@ def show_entry(ctx: Context, entry_id: str, msg: Message) -> Outcome:
         [entry_reply(ctx, entry, msg.message_id, related)],
         meta={"kind": "answer", "entry_id": entry.id, "score": 1.0, "citations": citations_data(entry)},
     )
+
+
+def show_more(ctx: Context, kind: str, entry_id: str) -> Outcome:
+    """The 'Xem chi tiết' (d) and 'Luật 2012 quy định thế nào' (h) buttons under an answer."""
+    entry = ctx.kb.entries.get(entry_id)
+    if entry is None:
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+    reply = detail_reply(ctx, entry) if kind == "d" else history_reply(ctx, entry)
+    return Outcome([reply], meta={"kind": "answer", "entry_id": entry.id, "score": 1.0,
+                                  "citations": citations_data(entry)})
 
 
 def examples(ctx: Context) -> Outcome:
@@ -160,10 +172,9 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
         extra = [ctx.kb.entries[c.key] for c in alternatives[:2]]
         if not extra:
             extra = [ctx.kb.entries[r] for r in entry.related if visible(ctx, ctx.kb.entries.get(r))][:2]
-        reply = entry_reply(ctx, entry, message_id, extra)
-        if top.score < ctx.config.search.confident_threshold:
-            # Probably right, not certainly: say what we understood, and offer the next best as buttons.
-            reply.text = ctx.t("hedge") + "\n\n" + reply.text
+        # Probably right, not certainly: say what we understood, and offer the next best as buttons.
+        reply = entry_reply(ctx, entry, message_id, extra,
+                            hedge=top.score < ctx.config.search.confident_threshold)
         return Outcome(
             [reply],
             meta={"kind": "answer", "entry_id": entry.id, "score": top.score,

@@ -1,13 +1,20 @@
-"""Turning knowledge entries into channel-neutral replies."""
+"""Turning knowledge entries into channel-neutral replies: today's rule first, the rest on request.
+
+The first message is what a member on a phone reads and often all they read: the entry's `short` (today's
+rule), at most one plain "whom to ask" line, and the sources of today's rule. The detail and the earlier
+(2012-law) rule come from buttons; a member who asked about the old law gets the old rule first.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot.kb.model import Citation, Entry, KnowledgeBase
+from bot.kb.style import states_repealed_first
 from bot.types import Button, Context, Reply
 
 LABEL_CHARS = 60
+FIRST_MESSAGE_PLACES = 3  # article references per document in the first message; all of them in the detail
 
 
 def _where(c: Citation) -> str:
@@ -27,36 +34,109 @@ def cite(kb: KnowledgeBase, c: Citation) -> str:
     return f"{_where(c)} {_doc_name(kb, c.doc)}".strip()
 
 
-def sources_line(ctx: Context, entry: Entry) -> str:
+def in_force(kb: KnowledgeBase, c: Citation) -> bool:
+    doc = kb.document(c.doc)
+    return doc is None or doc.in_force
+
+
+def sources_line(ctx: Context, citations: tuple[Citation, ...] | list[Citation],
+                 places_per_doc: int | None = None) -> str:
     """One group per document, in citation order, each saying if the document is no longer in force."""
     groups: dict[str, list[str]] = {}
-    for c in entry.citations:
+    for c in citations:
         where = groups.setdefault(c.doc, [])
         if _where(c) and _where(c) not in where:
             where.append(_where(c))
     parts = []
     for number, places in groups.items():
-        text = f"{', '.join(places)} {_doc_name(ctx.kb, number)}".strip()
+        shown = places[:places_per_doc] if places_per_doc else places
+        text = f"{', '.join(shown)} {_doc_name(ctx.kb, number)}".strip()
         doc = ctx.kb.document(number)
         if doc and not doc.in_force:
-            since = f" từ {_vn_date(doc.expired)}" if doc.expired else ""
+            since = f" từ {vn_date(doc.expired)}" if doc.expired else ""
             text += " " + ctx.t("outdated_doc", short=doc.short, since=since)
         parts.append(text)
     return f"{ctx.t('sources')} " + "; ".join(parts) + "."
 
 
-def entry_reply(ctx: Context, entry: Entry, message_id: int, extra: list[Entry] | None = None) -> Reply:
-    text = f"**{entry.title}**\n{entry.answer.strip()}"
-    if entry.today:
-        text += f"\n\n**{ctx.t('today')}** {entry.today.strip()}"
-    text += "\n\n" + sources_line(ctx, entry)
-    buttons = [[
-        Button(ctx.t("feedback_up"), f"fb:+:{message_id}"),
-        Button(ctx.t("feedback_down"), f"fb:-:{message_id}"),
-    ]]
+def today_citations(ctx: Context, entry: Entry) -> list[Citation]:
+    """The citations of what applies today; all of them when the entry is only about past documents."""
+    current = [c for c in entry.citations if in_force(ctx.kb, c)]
+    return current or list(entry.citations)
+
+
+def old_citations(ctx: Context, entry: Entry) -> list[Citation]:
+    return [c for c in entry.citations if not in_force(ctx.kb, c)] or list(entry.citations)
+
+
+def first_text(ctx: Context, entry: Entry, history_first: bool = False, lead: str | None = None) -> str:
+    """The first message's words: today's rule (or, when asked, the old rule and then today's)."""
+    lines = [lead] if lead else []
+    if history_first and entry.history:
+        lines.append(entry.history.strip())
+        lines.append(f"**{ctx.t('today')}** {entry.short.strip()}")
+        citations = [*old_citations(ctx, entry), *today_citations(ctx, entry)]
+    else:
+        lines.append(entry.short.strip())
+        citations = today_citations(ctx, entry)
+    if entry.unsure:
+        lines.append(entry.unsure.strip())
+    lines.append(sources_line(ctx, list(dict.fromkeys(citations)), FIRST_MESSAGE_PLACES))
+    return "\n".join(lines)
+
+
+def entry_reply(ctx: Context, entry: Entry, message_id: int, extra: list[Entry] | None = None, *,
+                history_first: bool = False, lead: str | None = None, hedge: bool = False,
+                feedback: bool = True) -> Reply:
+    text = first_text(ctx, entry, history_first, lead)
+    if hedge:
+        text = ctx.t("hedge", title=entry.title.rstrip("?")) + "\n" + text
+    more = []
+    if entry.detail:
+        more.append(Button(ctx.t("detail_button"), f"faq:d:{entry.id}"))
+    if entry.history and not history_first:
+        more.append(Button(history_label(ctx, entry), f"faq:h:{entry.id}"))
+    buttons = [more] if more else []
+    if feedback:
+        buttons.append([
+            Button(ctx.t("feedback_up"), f"fb:+:{message_id}"),
+            Button(ctx.t("feedback_down"), f"fb:-:{message_id}"),
+        ])
     for other in extra or []:
         buttons.append([entry_button(other)])
     return Reply(text=text, buttons=buttons)
+
+
+def detail_reply(ctx: Context, entry: Entry) -> Reply:
+    """'Xem chi tiết': today's rule in full, with every source."""
+    body = entry.detail.strip() if entry.detail else entry.short.strip()
+    text = f"**{entry.title}**\n{body}"
+    if entry.unsure:
+        text += "\n" + entry.unsure.strip()
+    text += "\n\n" + sources_line(ctx, today_citations(ctx, entry))
+    buttons = [[Button(history_label(ctx, entry), f"faq:h:{entry.id}")]] if entry.history else []
+    return Reply(text=text, buttons=buttons)
+
+
+def history_reply(ctx: Context, entry: Entry) -> Reply:
+    """'Luật 2012 quy định thế nào': the earlier rule, with a reminder of today's."""
+    if not entry.history:
+        return detail_reply(ctx, entry)
+    text = (f"**{history_label(ctx, entry).rstrip('?')}**\n{entry.history.strip()}\n\n"
+            f"{sources_line(ctx, old_citations(ctx, entry))}\n\n**{ctx.t('today')}** {entry.short.strip()}")
+    buttons = [[Button(ctx.t("detail_button"), f"faq:d:{entry.id}")]] if entry.detail else []
+    return Reply(text=text, buttons=buttons)
+
+
+def history_label(ctx: Context, entry: Entry) -> str:
+    return short_label(entry.history_label or ctx.t("history_button"))
+
+
+def repealed_first(ctx: Context, text: str) -> bool:
+    """Whether a reply's first sentence states a repealed rule as current (the check `kb check` applies
+    to `short`, applied to what the member actually reads)."""
+    style = ctx.kb.style
+    return bool(style) and states_repealed_first(text.replace("**", ""), style)  # type: ignore[arg-type]
 
 
 def entry_button(entry: Entry) -> Button:
@@ -71,6 +151,6 @@ def citations_data(entry: Entry) -> list[dict[str, Any]]:
     return [c.as_dict() for c in entry.citations]
 
 
-def _vn_date(iso: str) -> str:
+def vn_date(iso: str) -> str:
     y, m, d = iso.split("-")
     return f"{d}/{m}/{y}"

@@ -245,6 +245,7 @@ def _build(parsed: Parsed) -> KnowledgeBase:
         ui=parsed.ui.model_dump(exclude_none=True) if parsed.ui else {},
         provinces={p.code: _province(p) for p in parsed.provinces},
         selfchecks={name: located.item for name, located in parsed.selfchecks.items()},
+        style=parsed.style,
     )
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.kb.style import Style
 
 from bot.textnorm import Normalizer, fold
 
@@ -60,16 +63,6 @@ class Entry:
     related: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
 
-    @property
-    def answer(self) -> str:
-        """Transitional, for renderers written for format v1: today's rule, short then detail."""
-        return f"{self.short}\n\n{self.detail}" if self.detail else self.short
-
-    @property
-    def today(self) -> str | None:
-        """Transitional (format v1 had a separate `today`): `short` already says what applies today."""
-        return None
-
 
 @dataclass(frozen=True)
 class Intent:
@@ -106,6 +99,7 @@ class KnowledgeBase:
     selfchecks: dict[str, Any] = field(default_factory=dict)
     other_subjects: tuple[str, ...] = ()
     cooperative_terms: tuple[str, ...] = ()
+    style: Style | None = None  # knowledge/style.yaml compiled: the renderer checks first sentences with it
 
     def document(self, number: str) -> Document | None:
         return self._docs_by_key().get(doc_key(number))

@@ -50,9 +50,8 @@ def entry_problems(entry: EntryModel, style: Style) -> Iterator[tuple[str, str]]
         yield "short", f"{words(short)} words; at most {limits.short_words} (move the rest to detail)"
     if len(sentences(short)) > limits.short_sentences:
         yield "short", f"{len(sentences(short))} sentences; at most {limits.short_sentences}"
-    first = sentences(short)[0] if sentences(short) else short
-    old = style.old_documents.search(first)
-    if old and not style.past_markers.search(first):
+    old = style.old_documents.search(sentences(short)[0] if sentences(short) else short)
+    if old and states_repealed_first(short, style):
         yield "short", (f"the first sentence names {old.group(0)!r}, no longer in force, without a past marker "
                         "such as 'trước đây' or 'đã hết hiệu lực': say today's rule first")
     for name, limit in (("detail", limits.detail_words), ("history", limits.history_words),
@@ -67,3 +66,9 @@ def entry_problems(entry: EntryModel, style: Style) -> Iterator[tuple[str, str]]
         note = style.research_notes.search(value) if value else None
         if note:
             yield name, f"research note {note.group(0)!r} is shown to members: move it to editor_note"
+
+
+def states_repealed_first(text: str, style: Style) -> bool:
+    """Whether the first sentence of `text` names a document no longer in force as if it applied today."""
+    first = sentences(text)[0] if sentences(text) else text
+    return bool(style.old_documents.search(first)) and not style.past_markers.search(first)
