@@ -226,7 +226,8 @@ def _print_summary(name: str, s: dict[str, Any]) -> None:
     click.echo(f"{name}: {s['n']} messages, {s['parts']} parts")
     click.echo(f"  top-1 {pct(s['top1'])}  top-3 {pct(s['top3'])}  in-scope top-1 {pct(s['in_scope_top1'])}  "
                f"in-scope answered 'not sure' {pct(s['in_scope_answered_unknown'])}")
-    click.echo(f"  out of scope → 'not sure' {pct(s['out_of_scope_unknown'])}  right office {pct(s['referral_right'])}  "
+    click.echo(f"  out of scope → 'not sure' {pct(s['out_of_scope_unknown'])}  "
+               f"right office {pct(s['referral_right'])}  "
                f"tickets opened for out-of-scope {s['tickets_for_out_of_scope']}")
     click.echo(f"  multi-part all right {pct(s['all_parts_top1'])}  history asked → old rule first "
                f"{pct(s['history_first'])}")
