@@ -1,0 +1,494 @@
+"""Reading a member's message before search: framing, story and questions.
+
+People write the way they talk: a greeting, a back-story, two or three questions, a thank-you.
+Search must see the questions alone, and the story must be kept (it holds the member's facts).
+This module only reads text; the phrase lists are data in knowledge/reading.yaml.
+
+It also holds the tone-aware phrase matcher (`Text`, `PhraseSet`) that bot/referral.py and
+bot/facts.py reuse: matching is word by word on folded text, and a phrase written with tones
+matches the same words typed toneless but never a differently toned word ("chưa" ≠ "chùa").
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.textnorm import Normalizer, fold, nfc, toned_tokens
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+# ---------------------------------------------------------------------------------------------
+# Tone-aware words with offsets
+
+
+def _fold_table() -> dict[int, str]:
+    """One folded character per Latin character, so folding keeps offsets."""
+    table: dict[int, str] = {}
+    for cp in [*range(0x41, 0x5B), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
+        folded = fold(chr(cp))
+        if len(folded) == 1:
+            table[cp] = folded
+    return table
+
+
+_FOLD = _fold_table()
+_WORD_RE = re.compile(r"[^\W_]+")
+TONED_SHARE = 0.3  # share of words with diacritics from which a message counts as typed with tones
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323\u0302\u0306\u031b")
+
+
+@functools.lru_cache(maxsize=4096)
+def _marks(word: str) -> tuple[str, ...]:
+    """The diacritics of a word, in any order: "hoá" and "hóa" carry the same marks."""
+    return tuple(sorted(c for c in unicodedata.normalize("NFD", word) if c in _TONE_MARKS))
+
+
+def _same_length_lower(text: str) -> str:
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+
+
+@dataclass(frozen=True)
+class Word:
+    start: int
+    end: int
+    folded: str  # no tones, lower case
+    low: str  # lower case, tones kept
+    free: bool = False  # typed without marks in a message typed without tones: may stand for any tone
+
+
+@dataclass(frozen=True)
+class Text:
+    """NFC text with its words; offsets of every word point into `raw`."""
+
+    raw: str
+    words: tuple[Word, ...]
+
+    @classmethod
+    def of(cls, text: str) -> Text:
+        raw = nfc(text)
+        low = _same_length_lower(raw)
+        folded = _same_length_lower(raw.translate(_FOLD))
+        spans = [(m.start(), m.end(), folded[m.start() : m.end()], m.group()) for m in _WORD_RE.finditer(low)]
+        lettered = [w for w in spans if not w[2].isdigit()]
+        marked = sum(1 for w in lettered if w[2] != w[3])
+        # In a message typed with tones, a word without marks is meant as written ("con dấu" is not
+        # "còn"); only in a toneless message may a bare word stand for a toned one.
+        toneless = not lettered or marked < TONED_SHARE * len(lettered)
+        words = tuple(Word(a, b, f, w, toneless and f == w) for a, b, f, w in spans)
+        return cls(raw, words)
+
+    def span(self, i: int, j: int) -> str:
+        """The raw text of words i..j-1 (empty when i >= j)."""
+        return self.raw[self.words[i].start : self.words[j - 1].end] if i < j else ""
+
+    def gap_before(self, i: int) -> str:
+        """The characters between word i-1 and word i (punctuation, spaces)."""
+        start = self.words[i - 1].end if i > 0 else 0
+        end = self.words[i].start if i < len(self.words) else len(self.raw)
+        return self.raw[start:end]
+
+
+def _tone_ok(rule: str, typed: Word) -> bool:
+    """Same rule as textnorm._matches, plus old/new tone placement ("hoá" = "hóa")."""
+    return rule == fold(rule) or typed.free or rule == typed.low or (typed.low != typed.folded and _marks(rule) == _marks(typed.low))
+
+
+class PhraseSet:
+    """A set of phrases matched word by word, tone-aware, longest first."""
+
+    def __init__(self, phrases: Iterable[str]):
+        first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        last: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        self.phrases: list[str] = []
+        for phrase in phrases:
+            toned = tuple(toned_tokens(phrase))
+            if not toned:
+                continue
+            key = tuple(fold(w) for w in toned)
+            first.setdefault(key[0], []).append((key, toned))
+            last.setdefault(key[-1], []).append((key, toned))
+            self.phrases.append(phrase)
+        for table in (first, last):
+            for rules in table.values():
+                rules.sort(key=lambda r: len(r[0]), reverse=True)
+        self._first = first
+        self._last = last
+
+    def __len__(self) -> int:
+        return len(self.phrases)
+
+    @staticmethod
+    def _fits(key: tuple[str, ...], toned: tuple[str, ...], words: Sequence[Word], i: int) -> bool:
+        return all(words[i + n].folded == k and _tone_ok(t, words[i + n]) for n, (k, t) in enumerate(zip(key, toned)))
+
+    def at(self, words: Sequence[Word], i: int, j: int | None = None) -> int:
+        """How many words the longest phrase starting at word i covers (0: none)."""
+        j = len(words) if j is None else j
+        if i >= j:
+            return 0
+        for key, toned in self._first.get(words[i].folded, ()):
+            if i + len(key) <= j and self._fits(key, toned, words, i):
+                return len(key)
+        return 0
+
+    def ending(self, words: Sequence[Word], i: int, j: int) -> int:
+        """How many words the longest phrase ending just before word j covers (within i..j)."""
+        if i >= j:
+            return 0
+        for key, toned in self._last.get(words[j - 1].folded, ()):
+            start = j - len(key)
+            if start >= i and self._fits(key, toned, words, start):
+                return len(key)
+        return 0
+
+    def find(self, words: Sequence[Word], i: int = 0, j: int | None = None) -> Iterator[tuple[int, int]]:
+        """Non-overlapping matches (start word, end word) from left to right."""
+        j = len(words) if j is None else j
+        k = i
+        while k < j:
+            n = self.at(words, k, j)
+            if n:
+                yield k, k + n
+                k += n
+            else:
+                k += 1
+
+    def search(self, words: Sequence[Word], i: int = 0, j: int | None = None) -> bool:
+        return next(self.find(words, i, j), None) is not None
+
+
+def expand_templates(phrases: Iterable[str], slots: dict[str, Sequence[str]]) -> list[str]:
+    """"cho {p} hỏi" → one phrase per pronoun; slots not used by a phrase are ignored."""
+    out: list[str] = []
+    for phrase in phrases:
+        forms = [phrase]
+        for name, values in slots.items():
+            mark = "{" + name + "}"
+            forms = [f.replace(mark, v, 1) for f in forms for v in values] if any(mark in f for f in forms) else forms
+        out.extend(forms)
+    return out
+
+
+def load_yaml(name: str, directory: Path | None = None) -> dict[str, Any]:
+    path = (directory or KNOWLEDGE_DIR) / name
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def str_list(data: dict[str, Any], key: str, source: str) -> list[str]:
+    """A required list of non-empty strings (numbers allowed: "1" in "câu 1" is read as text)."""
+    value = data.get(key)
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{source}: `{key}` must be a non-empty list")
+    out = []
+    for item in value:
+        if not isinstance(item, (str, int)) or not str(item).strip():
+            raise ValueError(f"{source}: `{key}` has an empty or non-text item: {item!r}")
+        out.append(str(item))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The reading
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of the message; start/end are offsets into `Reading.text`."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    text: str  # the NFC text all offsets refer to
+    questions: tuple[Question, ...]
+    story: str
+    asks_history: bool
+    negations: tuple[str, ...]
+
+    @property
+    def framing_only(self) -> bool:
+        """Greeting or thanks only: nothing to answer."""
+        return not self.questions
+
+
+@dataclass(frozen=True)
+class ReadingRules:
+    greetings: PhraseSet
+    ask_leads: PhraseSet
+    signoffs: PhraseSet
+    particles: PhraseSet
+    question_phrases: PhraseSet
+    question_endings: PhraseSet
+    story_leads: PhraseSet
+    question_joins: PhraseSet
+    story_then_question: PhraseSet
+    history: PhraseSet
+    negation_markers: PhraseSet
+    negation_exceptions: PhraseSet
+    negation_stops: PhraseSet
+    negation_span: int
+    enumerators: PhraseSet
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], source: str = "reading.yaml") -> ReadingRules:
+        slots = {"p": str_list(data, "pronouns", source), "a": str_list(data, "addressees", source)}
+
+        def phrases(key: str) -> PhraseSet:
+            return PhraseSet(expand_templates(str_list(data, key, source), slots))
+
+        span = data.get("negation_span", 4)
+        if not isinstance(span, int) or not 1 <= span <= 8:
+            raise ValueError(f"{source}: `negation_span` must be an integer 1..8")
+        return cls(
+            greetings=phrases("greetings"),
+            ask_leads=phrases("ask_leads"),
+            signoffs=phrases("signoffs"),
+            particles=phrases("particles"),
+            question_phrases=phrases("question_phrases"),
+            question_endings=phrases("question_endings"),
+            story_leads=phrases("story_leads"),
+            question_joins=phrases("question_joins"),
+            story_then_question=phrases("story_then_question"),
+            history=phrases("history"),
+            negation_markers=phrases("negation_markers"),
+            negation_exceptions=phrases("negation_exceptions"),
+            negation_stops=phrases("negation_stops"),
+            negation_span=span,
+            enumerators=phrases("enumerators"),
+        )
+
+
+@functools.lru_cache(maxsize=4)
+def load_rules(directory: Path | None = None) -> ReadingRules:
+    return ReadingRules.from_data(load_yaml("reading.yaml", directory), str((directory or KNOWLEDGE_DIR) / "reading.yaml"))
+
+
+MAX_QUESTIONS = 3
+
+# Sentence ends: ? ! ; newline, ellipsis, and a full stop that is not inside a number ("1.000").
+_TERMINATOR = re.compile(r"[?!;\n…]+|(?<!\d)\.+|\.+(?!\d)")
+# A list number opening an item: "1)", "2.", "a)" at the start of a line or after a stop or colon.
+_ENUM_AFTER_STOP = re.compile(r"(?:^|(?<=[\n:?!.;]))\s*(?:\d{1,2}|[a-dA-D])[.)](?=\s)")
+_ENUM_PAREN = re.compile(r"(?<=\s)(?:\d{1,2}|[a-dA-D])\)(?=\s)")
+
+
+@dataclass
+class _Sentence:
+    i: int  # first word
+    j: int  # one past the last word
+    qmark: bool
+
+
+def _split_sentences(t: Text, rules: ReadingRules) -> list[_Sentence]:
+    """Word ranges of sentences; list numbers and (when there are two) ordinals start a new one."""
+    cuts: set[int] = set()  # character offsets where a new sentence starts
+    qmarks: list[tuple[int, int]] = []
+    for m in _TERMINATOR.finditer(t.raw):
+        cuts.add(m.end())
+        if "?" in m.group():
+            qmarks.append((m.start(), m.end()))
+    for pattern in (_ENUM_AFTER_STOP, _ENUM_PAREN):
+        for m in pattern.finditer(t.raw):
+            cuts.add(m.start())
+    words = t.words
+    ordinals = list(rules.enumerators.find(words))
+    if len({tuple(w.folded for w in words[a:b]) for a, b in ordinals}) >= 2:
+        cuts.update(words[a].start for a, _ in ordinals)
+    ordered = sorted(cuts)
+    sentences: list[_Sentence] = []
+    start = 0
+    for k in range(1, len(words) + 1):
+        if k < len(words):
+            x = bisect.bisect_left(ordered, words[k - 1].end)
+            if x == len(ordered) or ordered[x] > words[k].start:
+                continue
+        end_char = words[k].start if k < len(words) else len(t.raw)
+        qmark = any(words[k - 1].end <= s < end_char for s, _ in qmarks)
+        sentences.append(_Sentence(start, k, qmark))
+        start = k
+    return sentences
+
+
+class _Reader:
+    def __init__(self, text: str, normalizer: Normalizer, rules: ReadingRules):
+        self.t = Text.of(text)
+        self.w = self.t.words
+        self.norm = normalizer
+        self.r = rules
+
+    # -- framing --
+
+    def _strip_front(self, i: int, j: int) -> tuple[int, bool]:
+        """Drop greetings, ask-leads, story leads and list numbers at the front; report an ask-lead."""
+        asked = False
+        while i < j:
+            if self.w[i].folded.isdigit() and len(self.w[i].folded) <= 2 and self.t.gap_before(i + 1)[:1] in (")", ".", ":"):
+                i += 1
+                continue
+            if len(self.w[i].folded) == 1 and self.w[i].folded in "abcd" and self.t.gap_before(i + 1)[:1] == ")":
+                i += 1
+                continue
+            n = self.r.enumerators.at(self.w, i, j)
+            if n:
+                i += n
+                continue
+            n = self.r.ask_leads.at(self.w, i, j)
+            if n:
+                i, asked = i + n, True
+                continue
+            n = self.r.greetings.at(self.w, i, j) or self.r.story_leads.at(self.w, i, j)
+            if n:
+                i += n
+                continue
+            break
+        return i, asked
+
+    def _strip_back(self, i: int, j: int) -> int:
+        for a, _ in self.r.signoffs.find(self.w, i, j):
+            j = a
+            break
+        while j - i > 1:
+            n = self.r.particles.ending(self.w, i, j)
+            if not n or j - n <= i:
+                break
+            j -= n
+        return j
+
+    # -- classification --
+
+    def _ends_as_question(self, i: int, j: int) -> bool:
+        if i >= j:
+            return False
+        if self.r.question_endings.ending(self.w, i, j):
+            return True
+        stripped = j
+        while stripped - i > 1 and (n := self.r.particles.ending(self.w, i, stripped)):
+            stripped -= n
+        return stripped != j and bool(self.r.question_endings.ending(self.w, i, stripped))
+
+    def _is_question(self, i: int, j: int) -> bool:
+        return self.r.question_phrases.search(self.w, i, j) or self._ends_as_question(i, j)
+
+    def _left_is_complete_question(self, i: int, k: int) -> bool:
+        """The words before a join end like a question ("… không", "… bao nhiêu")."""
+        return self._ends_as_question(i, k) or bool(self.r.question_phrases.ending(self.w, i, k))
+
+    def _split_questions(self, i: int, j: int) -> list[tuple[int, int]]:
+        parts: list[tuple[int, int]] = []
+        start = i
+        k = i + 1
+        while k < j:
+            n = self.r.question_joins.at(self.w, k, j)
+            comma = "," in self.t.gap_before(k)
+            if (n or comma) and self._left_is_complete_question(start, k):
+                right = k + n
+                if j - right >= 2 and self._is_question(right, j):
+                    parts.append((start, k))
+                    start = right
+                    k = right + 1
+                    continue
+            k += 1
+        parts.append((start, j))
+        return parts
+
+    def _story_prefix(self, i: int, j: int) -> tuple[int, int]:
+        """", vậy …": the statement before it is story. Returns (story end, question start)."""
+        for k in range(i + 2, j - 1):
+            if "," not in self.t.gap_before(k) and "." not in self.t.gap_before(k):
+                continue
+            n = self.r.story_then_question.at(self.w, k, j)
+            if n and not self._is_question(i, k) and self._is_question(k + n, j):
+                return k, k + n
+        return i, i
+
+    # -- flags --
+
+    def _negations(self, ranges: Iterable[tuple[int, int]]) -> list[str]:
+        found: list[str] = []
+        for i, j in ranges:
+            for a, b in self.r.negation_markers.find(self.w, i, j):
+                if self.w[a].folded == "k" and a > 0 and self.w[a - 1].folded.isdigit():
+                    continue  # "500 k" is money
+                if self.r.negation_exceptions.at(self.w, b, j):
+                    continue
+                end = b
+                while end < j and end - b < self.r.negation_span and not self.r.negation_stops.at(self.w, end, j):
+                    if self.w[end].folded.isdigit() or (end > b and "," in self.t.gap_before(end)):
+                        break
+                    end += 1
+                if end == b:
+                    continue
+                phrase = " ".join(self.norm(self.t.span(a, end)))
+                if phrase and phrase not in found:
+                    found.append(phrase)
+        return found
+
+    # -- whole message --
+
+    def read(self) -> Reading:
+        questions: list[tuple[int, int]] = []
+        story: list[tuple[int, int]] = []
+        content: list[tuple[int, int]] = []
+        for s in _split_sentences(self.t, self.r):
+            i, asked = self._strip_front(s.i, s.j)
+            j = self._strip_back(i, s.j)
+            if i >= j:
+                continue
+            content.append((i, j))
+            if not (s.qmark or asked or self._is_question(i, j)):
+                story.append((i, j))
+                continue
+            story_end, q_start = self._story_prefix(i, j)
+            if story_end > i:
+                story.append((i, story_end))
+                i = q_start
+            elif (n := self.r.story_then_question.at(self.w, i, j)) and j - i - n >= 2:
+                i += n  # a leading "Vậy …" is filler
+            questions.extend(self._split_questions(i, j))
+        if not questions and content:
+            # No question word anywhere ("thủ tục giải thể htx"): the whole content is the question.
+            questions = [(content[0][0], content[-1][1])]
+            story = []
+        parts = tuple(self._question(i, j) for i, j in questions[:MAX_QUESTIONS] if i < j)
+        asks_history = any(self.r.history.search(self.w, i, j) for i, j in questions[:MAX_QUESTIONS])
+        return Reading(
+            text=self.t.raw,
+            questions=parts,
+            story=" ".join(self._sentence_text(i, j) for i, j in story),
+            asks_history=asks_history,
+            negations=tuple(self._negations(content)),
+        )
+
+    def _question(self, i: int, j: int) -> Question:
+        start, end = self.w[i].start, self.w[j - 1].end
+        while end < len(self.t.raw) and self.t.raw[end] == "?":
+            end += 1
+        return Question(self.t.raw[start:end], start, end)
+
+    def _sentence_text(self, i: int, j: int) -> str:
+        text = self.t.span(i, j)
+        return text if text[-1:] in ".!" else text + "."
+
+
+def read_message(text: str, normalizer: Normalizer, rules: ReadingRules | None = None) -> Reading:
+    """Split a message into up to three questions, the story, and flags (old law asked, negations)."""
+    return _Reader(text, normalizer, rules or load_rules()).read()
