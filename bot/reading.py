@@ -15,10 +15,10 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -30,17 +30,11 @@ KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 # Tone-aware words with offsets
 
 
-def _fold_table() -> dict[int, str]:
-    """One folded character per Latin character, so folding keeps offsets."""
-    table: dict[int, str] = {}
-    for cp in [*range(0x41, 0x5B), *range(0xC0, 0x250), *range(0x1E00, 0x1F00)]:
-        folded = fold(chr(cp))
-        if len(folded) == 1:
-            table[cp] = folded
-    return table
+@functools.lru_cache(maxsize=16384)
+def _fold_word(word: str) -> str:
+    return fold(word)
 
 
-_FOLD = _fold_table()
 _WORD_RE = re.compile(r"[^\W_]+")
 TONED_SHARE = 0.3  # share of words with diacritics from which a message counts as typed with tones
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323\u0302\u0306\u031b")
@@ -59,8 +53,7 @@ def _same_length_lower(text: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):
     start: int
     end: int
     folded: str  # no tones, lower case
@@ -79,8 +72,7 @@ class Text:
     def of(cls, text: str) -> Text:
         raw = nfc(text)
         low = _same_length_lower(raw)
-        folded = _same_length_lower(raw.translate(_FOLD))
-        spans = [(m.start(), m.end(), folded[m.start() : m.end()], m.group()) for m in _WORD_RE.finditer(low)]
+        spans = [(m.start(), m.end(), _fold_word(m.group()), m.group()) for m in _WORD_RE.finditer(low)]
         lettered = [w for w in spans if not w[2].isdigit()]
         marked = sum(1 for w in lettered if w[2] != w[3])
         # In a message typed with tones, a word without marks is meant as written ("con dấu" is not
@@ -100,66 +92,93 @@ class Text:
         return self.raw[start:end]
 
 
-def _tone_ok(rule: str, typed: Word) -> bool:
+@dataclass(frozen=True)
+class _Rule:
+    """One word of a phrase as written in the data."""
+
+    toned: str
+    toneless: bool  # written without marks: matches whatever the member typed
+    marks: tuple[str, ...]
+
+
+def _rule(word: str) -> _Rule:
+    return _Rule(word, word == fold(word), _marks(word))
+
+
+def _tone_ok(rule: _Rule, typed: Word) -> bool:
     """Same rule as textnorm._matches, plus old/new tone placement ("hoá" = "hóa")."""
-    return rule == fold(rule) or typed.free or rule == typed.low or (typed.low != typed.folded and _marks(rule) == _marks(typed.low))
+    return (
+        rule.toneless
+        or typed.free
+        or rule.toned == typed.low
+        or (typed.low != typed.folded and rule.marks == _marks(typed.low))
+    )
+
+
+_END = ""  # trie key holding the phrases that end at a node
 
 
 class PhraseSet:
-    """A set of phrases matched word by word, tone-aware, longest first."""
+    """A set of phrases matched word by word, tone-aware, longest first (a trie on folded words)."""
 
     def __init__(self, phrases: Iterable[str]):
-        first: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
-        last: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+        self._forward: dict[str, Any] = {}
+        self._backward: dict[str, Any] = {}
         self.phrases: list[str] = []
         for phrase in phrases:
-            toned = tuple(toned_tokens(phrase))
+            toned = toned_tokens(phrase)
             if not toned:
                 continue
-            key = tuple(fold(w) for w in toned)
-            first.setdefault(key[0], []).append((key, toned))
-            last.setdefault(key[-1], []).append((key, toned))
+            rules = tuple(_rule(w) for w in toned)
+            key = [fold(w) for w in toned]
+            for trie, seq, variant in ((self._forward, key, rules), (self._backward, key[::-1], rules[::-1])):
+                node = trie
+                for part in seq:
+                    node = node.setdefault(part, {})
+                node.setdefault(_END, []).append(variant)
             self.phrases.append(phrase)
-        for table in (first, last):
-            for rules in table.values():
-                rules.sort(key=lambda r: len(r[0]), reverse=True)
-        self._first = first
-        self._last = last
 
     def __len__(self) -> int:
         return len(self.phrases)
 
     @staticmethod
-    def _fits(key: tuple[str, ...], toned: tuple[str, ...], words: Sequence[Word], i: int) -> bool:
-        return all(words[i + n].folded == k and _tone_ok(t, words[i + n]) for n, (k, t) in enumerate(zip(key, toned)))
+    def _longest(trie: dict[str, Any], words: Sequence[Word], positions: Iterable[int]) -> int:
+        node = trie
+        hits: list[tuple[int, list[tuple[_Rule, ...]]]] = []
+        taken: list[Word] = []
+        for n, k in enumerate(positions, 1):
+            child: dict[str, Any] | None = node.get(words[k].folded)
+            if child is None:
+                break
+            node = child
+            taken.append(words[k])
+            if _END in node:
+                hits.append((n, node[_END]))
+        for n, variants in reversed(hits):
+            if any(all(_tone_ok(r, w) for r, w in zip(v, taken)) for v in variants):
+                return n
+        return 0
 
     def at(self, words: Sequence[Word], i: int, j: int | None = None) -> int:
         """How many words the longest phrase starting at word i covers (0: none)."""
         j = len(words) if j is None else j
-        if i >= j:
+        if i >= j or words[i].folded not in self._forward:
             return 0
-        for key, toned in self._first.get(words[i].folded, ()):
-            if i + len(key) <= j and self._fits(key, toned, words, i):
-                return len(key)
-        return 0
+        return self._longest(self._forward, words, range(i, j))
 
     def ending(self, words: Sequence[Word], i: int, j: int) -> int:
         """How many words the longest phrase ending just before word j covers (within i..j)."""
-        if i >= j:
+        if i >= j or words[j - 1].folded not in self._backward:
             return 0
-        for key, toned in self._last.get(words[j - 1].folded, ()):
-            start = j - len(key)
-            if start >= i and self._fits(key, toned, words, start):
-                return len(key)
-        return 0
+        return self._longest(self._backward, words, range(j - 1, i - 1, -1))
 
     def find(self, words: Sequence[Word], i: int = 0, j: int | None = None) -> Iterator[tuple[int, int]]:
         """Non-overlapping matches (start word, end word) from left to right."""
         j = len(words) if j is None else j
+        root = self._forward
         k = i
         while k < j:
-            n = self.at(words, k, j)
-            if n:
+            if words[k].folded in root and (n := self._longest(root, words, range(k, j))):
                 yield k, k + n
                 k += n
             else:
@@ -169,7 +188,7 @@ class PhraseSet:
         return next(self.find(words, i, j), None) is not None
 
 
-def expand_templates(phrases: Iterable[str], slots: dict[str, Sequence[str]]) -> list[str]:
+def expand_templates(phrases: Iterable[str], slots: Mapping[str, Sequence[str]]) -> list[str]:
     """"cho {p} hỏi" → one phrase per pronoun; slots not used by a phrase are ignored."""
     out: list[str] = []
     for phrase in phrases:
@@ -234,9 +253,11 @@ class Reading:
 class ReadingRules:
     greetings: PhraseSet
     ask_leads: PhraseSet
+    lead_fillers: PhraseSet
     signoffs: PhraseSet
     particles: PhraseSet
     question_phrases: PhraseSet
+    question_openers: PhraseSet
     question_endings: PhraseSet
     story_leads: PhraseSet
     question_joins: PhraseSet
@@ -261,9 +282,11 @@ class ReadingRules:
         return cls(
             greetings=phrases("greetings"),
             ask_leads=phrases("ask_leads"),
+            lead_fillers=phrases("lead_fillers"),
             signoffs=phrases("signoffs"),
             particles=phrases("particles"),
             question_phrases=phrases("question_phrases"),
+            question_openers=phrases("question_openers"),
             question_endings=phrases("question_endings"),
             story_leads=phrases("story_leads"),
             question_joins=phrases("question_joins"),
@@ -313,17 +336,17 @@ def _split_sentences(t: Text, rules: ReadingRules) -> list[_Sentence]:
     ordinals = list(rules.enumerators.find(words))
     if len({tuple(w.folded for w in words[a:b]) for a, b in ordinals}) >= 2:
         cuts.update(words[a].start for a, _ in ordinals)
-    ordered = sorted(cuts)
+    starts = [w.start for w in words]
+    bounds = sorted({bisect.bisect_left(starts, c) for c in cuts} | {len(words)})
     sentences: list[_Sentence] = []
     start = 0
-    for k in range(1, len(words) + 1):
-        if k < len(words):
-            x = bisect.bisect_left(ordered, words[k - 1].end)
-            if x == len(ordered) or ordered[x] > words[k].start:
-                continue
+    q = [a for a, _ in qmarks]
+    for k in bounds:
+        if k <= start:
+            continue
         end_char = words[k].start if k < len(words) else len(t.raw)
-        qmark = any(words[k - 1].end <= s < end_char for s, _ in qmarks)
-        sentences.append(_Sentence(start, k, qmark))
+        x = bisect.bisect_left(q, words[k - 1].end)
+        sentences.append(_Sentence(start, k, x < len(q) and q[x] < end_char))
         start = k
     return sentences
 
@@ -354,6 +377,7 @@ class _Reader:
             n = self.r.ask_leads.at(self.w, i, j)
             if n:
                 i, asked = i + n, True
+                i += self.r.lead_fillers.at(self.w, i, j)
                 continue
             n = self.r.greetings.at(self.w, i, j) or self.r.story_leads.at(self.w, i, j)
             if n:
@@ -386,7 +410,11 @@ class _Reader:
         return stripped != j and bool(self.r.question_endings.ending(self.w, i, stripped))
 
     def _is_question(self, i: int, j: int) -> bool:
-        return self.r.question_phrases.search(self.w, i, j) or self._ends_as_question(i, j)
+        return (
+            self.r.question_phrases.search(self.w, i, j)
+            or self.r.question_openers.search(self.w, i, j)
+            or self._ends_as_question(i, j)
+        )
 
     def _left_is_complete_question(self, i: int, k: int) -> bool:
         """The words before a join end like a question ("… không", "… bao nhiêu")."""
@@ -408,7 +436,13 @@ class _Reader:
                     continue
             k += 1
         parts.append((start, j))
-        return parts
+        return [self._tidy(a, b) for a, b in parts]
+
+    def _tidy(self, i: int, j: int) -> tuple[int, int]:
+        """A split part loses a leading join ("Ngoài ra …") and trailing particles ("… không ạ")."""
+        if (n := self.r.question_joins.at(self.w, i, j)) and j - i - n >= 2:
+            i += n
+        return i, self._strip_back(i, j)
 
     def _story_prefix(self, i: int, j: int) -> tuple[int, int]:
         """", vậy …": the statement before it is story. Returns (story end, question start)."""
