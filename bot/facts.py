@@ -352,6 +352,11 @@ def _family_pair(rules: FactRules, t: Text) -> tuple[str, str, str, str] | None:
         return roles[0].value, roles[1].value, "in", text
     if couple and len(roles) == 1 and any(w.folded == "cung" for w in t.words[couple.end :]):
         return roles[0].value, roles[0].value, "in", couple.text
+    # "vợ tôi làm thủ quỹ, tôi làm giám đốc": one relative, two posts each taken up by a verb.
+    held = [m for n, m in enumerate(ms) if m.kind == "role" and n and ms[n - 1].kind == "verb" and m.start - ms[n - 1].end <= _GAP]
+    kin = [m for m in rels if m.value == "in"]
+    if len(kin) == 1 and len(held) >= 2:
+        return held[0].value, held[1].value, "in", kin[0].text
     return None
 
 
@@ -381,7 +386,10 @@ def _family(rules: FactRules, q: Text, s: Text, law: str) -> Verdict | None:
         if {pair_rule["a"], pair_rule["b"]} == {a, b}:
             first, second = (a, b) if pair_rule["a"] == a else (b, a)
             text = sentences["forbidden"].format(
-                a_name=names[first], b_name=names[second], article=pair_rule["article"], relation=relation
+                a_name=names[first],
+                b_name=pair_rule.get("b_name", names[second]),
+                article=pair_rule["article"],
+                relation=relation,
             )
             return verdict(False, text[0].upper() + text[1:], int(pair_rule["clause"]))
     if "accountant" in (a, b):
