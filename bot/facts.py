@@ -197,8 +197,9 @@ def _number(rules: FactRules, words: tuple[Word, ...], k: int) -> tuple[int, int
     return None
 
 
-def _count(rules: FactRules, t: Text, body: str) -> int | None:
-    """How many members the message says the cooperative has ("HTX 8 người", "có tám thành viên")."""
+def _count(rules: FactRules, t: Text, body: str) -> tuple[int, str] | None:
+    """How many members the message says the cooperative has ("HTX 8 người", "có tám hộ"),
+    with the unit as typed."""
     words = t.words
     units = [rules.count_units] + ([rules.count_units_lhhtx] if body == "lhhtx" else [])
     for k in range(len(words)):
@@ -206,11 +207,13 @@ def _count(rules: FactRules, t: Text, body: str) -> int | None:
         if number is None:
             continue
         value, used = number
-        if not any(u.at(words, k + used) for u in units):
+        unit = next((n for u in units if (n := u.at(words, k + used))), 0)
+        if not unit:
             continue
         if rules.count_not_members.search(words, max(0, k - _LOOKBACK), k):
             continue
-        return value
+        typed = t.span(k + used, k + used + unit)
+        return value, typed if typed.isupper() else typed.lower()
     return None
 
 
@@ -235,13 +238,25 @@ def _fmt(value: float) -> str:
 # Rules
 
 
+SHORT_QUESTION = 6  # words: a question this short ("như vậy có đúng luật không") is about the story
+
+
+def _asked(asks: PhraseSet, q: Text, s: Text, not_if: PhraseSet | None = None) -> bool:
+    """Whether the question asks about a rule; a very short question borrows the story's topic."""
+    texts = [q, s] if len(q.words) <= SHORT_QUESTION else [q]
+    if not any(asks.search(t.words) for t in texts):
+        return False
+    return not_if is None or not any(not_if.search(t.words) for t in texts)
+
+
 def _min_members(rules: FactRules, q: Text, s: Text, law: str, body: str) -> Verdict | None:
-    if not rules.min_asks.search(q.words) or rules.min_not_if.search(q.words):
+    if not _asked(rules.min_asks, q, s, rules.min_not_if):
         return None
     rule = rules.rule("min_members", law, body)
-    n = _count(rules, q, body) or _count(rules, s, body)
-    if rule is None or n is None:
+    count = _count(rules, q, body) or _count(rules, s, body)
+    if rule is None or count is None:
         return None
+    n, unit = count
     minimum = int(rule["minimum"])
     keeping = bool(rules.min_keeping.search(q.words)) and "keep_no" in rule
     if n >= minimum:
@@ -250,12 +265,12 @@ def _min_members(rules: FactRules, q: Text, s: Text, law: str, body: str) -> Ver
         key, cites = "keep_no", rule.get("keep_citations", rule["citations"])
     else:
         key, cites = "say_no", rule["citations"]
-    sentence = str(rule[key]).format(n=n, minimum=minimum)
+    sentence = str(rule[key]).format(n=n, unit=unit, minimum=minimum)
     return Verdict(rule["id"], n >= minimum, sentence, _citations(cites, rule["id"]), rule.get("entry_id"))
 
 
 def _max_share(rules: FactRules, q: Text, s: Text, law: str, body: str) -> Verdict | None:
-    if not rules.share_asks.search(q.words) or rules.share_not_if.search(q.words):
+    if not _asked(rules.share_asks, q, s, rules.share_not_if):
         return None
     pct = _percent(q) if _percent(q) is not None else _percent(s)
     rule = rules.rule("max_share", law, body)
@@ -268,12 +283,13 @@ def _max_share(rules: FactRules, q: Text, s: Text, law: str, body: str) -> Verdi
 
 
 def _governance(rules: FactRules, q: Text, s: Text, law: str, body: str) -> Verdict | None:
-    if not rules.gov_asks.search(q.words):
+    if not _asked(rules.gov_asks, q, s):
         return None
     rule = rules.rule("governance", law, body)
-    n = _count(rules, q, body) or _count(rules, s, body)
-    if rule is None or n is None:
+    count = _count(rules, q, body) or _count(rules, s, body)
+    if rule is None or count is None:
         return None
+    n = count[0]
     if rule.get("always_full"):
         ok = False
     elif n < int(rule["below"]):
@@ -408,7 +424,7 @@ _AGE = re.compile(r"(\d{1,3})\s*tuổi|(\d{1,3})\s*tuoi", re.IGNORECASE)
 
 
 def _age(rules: FactRules, q: Text, s: Text, law: str) -> Verdict | None:
-    if not rules.age_asks.search(q.words):
+    if not _asked(rules.age_asks, q, s):
         return None
     m = _AGE.search(q.raw) or _AGE.search(s.raw)
     rule = rules.rule("age", law)

@@ -466,7 +466,7 @@ class _Reader:
                     continue
                 end = b
                 while end < j and end - b < self.r.negation_span and not self.r.negation_stops.at(self.w, end, j):
-                    if self.w[end].folded.isdigit() or (end > b and "," in self.t.gap_before(end)):
+                    if self.w[end].folded.isdigit() or "," in self.t.gap_before(end):
                         break
                     end += 1
                 if end == b:

@@ -75,6 +75,20 @@ def test_no_minimum_verdict_without_a_clear_fact_and_ask(text):
     assert [v for v in apply(text, "", None) if v.rule_id.startswith("min-members")] == []
 
 
+def test_sentence_uses_the_unit_the_member_typed():
+    v = one("Muốn lập HTX thì tối thiểu phải mấy người, bên em mới gom được 6 Hộ")
+    assert v.yes and "6 hộ là đủ" in v.sentence
+
+
+def test_short_question_borrows_the_story_topic():
+    # "như vậy có đúng luật không" says nothing itself: the story holds both the fact and the topic.
+    v = one("có đúng luật không", "Ông chủ nhiệm bên em góp tới 35% vốn điều lệ.")
+    assert v.rule_id == "max-share-htx-2023" and not v.yes
+    # A long question about something else does not borrow it.
+    long_question = "Vậy HTX em muốn đổi tên thì phải làm những thủ tục gì ở xã ạ"
+    assert apply(long_question, "Ông chủ nhiệm bên em góp tới 35% vốn điều lệ.", None) == []
+
+
 # --- capital share ---------------------------------------------------------------------------
 
 

@@ -260,6 +260,8 @@ def test_negated_phrases_are_reported(text, phrase, norm):
         "Em không biết HTX có phải nộp báo cáo không",
         "htx co duoc vay von hay khong",
         "phí 500 k có phải nộp không",
+        # A comma ends the negated phrase: "không, hạn chót" is an answer word, not a negation.
+        "gop von vao htx co the gop lam nhieu dot ko, han chot la bao lau",
     ],
 )
 def test_question_words_are_not_negations(text, norm):
