@@ -113,6 +113,7 @@ class FactRules:
     share_asks: PhraseSet
     share_not_if: PhraseSet
     gov_asks: PhraseSet
+    gov_not_if: PhraseSet
     family_asks: PhraseSet
     roles: _Keyed
     relations: _Keyed  # "in", "couple", "outside"
@@ -120,15 +121,25 @@ class FactRules:
     links: PhraseSet
     age_asks: PhraseSet
     age_capital: PhraseSet
+    quorum_asks: PhraseSet
+    quorum_meeting: PhraseSet
+    quorum_board: PhraseSet
+    quorum_attended: PhraseSet
 
     @classmethod
     def from_data(cls, data: dict[str, Any], source: str = "rules.yaml") -> FactRules:
         for key in ("bodies", "body_phrases", "min_members", "max_share", "governance", "family", "age", "number_words"):
             if not isinstance(data.get(key), dict):
                 raise ValueError(f"{source}: `{key}` must be a mapping")
-        for key in ("min_members", "max_share", "governance", "age"):
+        for key in ("min_members", "max_share", "governance", "age", "quorum"):
+            if not isinstance(data.get(key), dict):
+                raise ValueError(f"{source}: `{key}` must be a mapping")
             for rule in _rule_list(data[key], f"{source}: {key}"):
                 _citations(rule.get("citations"), f"{source}: {rule['id']}")
+        for rule in data["quorum"]["rules"]:
+            share = rule.get("at_least")
+            if not (isinstance(share, list) and len(share) == 2 and all(isinstance(x, int) and x > 0 for x in share)):
+                raise ValueError(f"{source}: {rule['id']}: `at_least` must be [numerator, denominator]")
         fam = data["family"]
         _text(fam["sentences"], "forbidden", f"{source}: family.sentences")
         roles = fam.get("roles")
@@ -153,6 +164,7 @@ class FactRules:
             share_asks=PhraseSet(str_list(data["max_share"], "asks", source)),
             share_not_if=PhraseSet(str_list(data["max_share"], "not_if", source)),
             gov_asks=PhraseSet(str_list(data["governance"], "asks", source)),
+            gov_not_if=PhraseSet(str_list(data["governance"], "not_if", source)),
             family_asks=PhraseSet(str_list(fam, "asks", source)),
             roles=_Keyed({k: [str(p) for p in v] for k, v in roles.items()}),
             relations=_Keyed(
@@ -166,6 +178,10 @@ class FactRules:
             links=PhraseSet(str_list(fam, "links", source)),
             age_asks=PhraseSet(str_list(data["age"], "asks", source)),
             age_capital=PhraseSet(str_list(data["age"], "wants_capital", source)),
+            quorum_asks=PhraseSet(str_list(data["quorum"], "asks", source)),
+            quorum_meeting=PhraseSet(str_list(data["quorum"], "meeting", source)),
+            quorum_board=PhraseSet(str_list(data["quorum"], "board", source)),
+            quorum_attended=PhraseSet(str_list(data["quorum"], "attended", source)),
         )
 
     def rule(self, section: str, law: str, body: str | None = None) -> dict[str, Any] | None:
@@ -241,9 +257,9 @@ def _fmt(value: float) -> str:
 SHORT_QUESTION = 6  # words: a question this short ("như vậy có đúng luật không") is about the story
 
 
-def _asked(asks: PhraseSet, q: Text, s: Text, not_if: PhraseSet | None = None) -> bool:
+def _asked(asks: PhraseSet, q: Text, s: Text, not_if: PhraseSet | None = None, borrow: bool = True) -> bool:
     """Whether the question asks about a rule; a very short question borrows the story's topic."""
-    texts = [q, s] if len(q.words) <= SHORT_QUESTION else [q]
+    texts = [q, s] if borrow and len(q.words) <= SHORT_QUESTION else [q]
     if not any(asks.search(t.words) for t in texts):
         return False
     return not_if is None or not any(not_if.search(t.words) for t in texts)
@@ -283,7 +299,7 @@ def _max_share(rules: FactRules, q: Text, s: Text, law: str, body: str) -> Verdi
 
 
 def _governance(rules: FactRules, q: Text, s: Text, law: str, body: str) -> Verdict | None:
-    if not _asked(rules.gov_asks, q, s):
+    if not _asked(rules.gov_asks, q, s, rules.gov_not_if, borrow=False):  # "hđqt" in a story may just set the scene
         return None
     rule = rules.rule("governance", law, body)
     count = _count(rules, q, body) or _count(rules, s, body)
@@ -442,6 +458,64 @@ def _age(rules: FactRules, q: Text, s: Text, law: str) -> Verdict | None:
     return Verdict(rule["id"], ok, str(rule[key]).format(n=n), _citations(rule["citations"], rule["id"]), rule.get("entry_id"))
 
 
+def _people(rules: FactRules, t: Text) -> list[tuple[int, int, int]]:
+    """Every "<number> <unit>" in the text: (value, first word, one past the unit)."""
+    words = t.words
+    out = []
+    for k in range(len(words)):
+        number = _number(rules, words, k)
+        if number is None:
+            continue
+        value, used = number
+        unit = rules.count_units.at(words, k + used)
+        if unit:
+            out.append((value, k, k + used + unit))
+    return out
+
+
+_ATTEND_WINDOW = 4  # words around "<n> người" that may say they came ("dự đại hội có 30 người")
+
+
+def _quorum(rules: FactRules, q: Text, s: Text, law: str) -> Verdict | None:
+    """"HTX có 60 xã viên, đại hội chỉ có 38 người đến, có hợp lệ không"."""
+    if not _asked(rules.quorum_asks, q, s):
+        return None
+    texts = [q, s] if len(q.words) <= SHORT_QUESTION else [q]
+    if not any(rules.quorum_meeting.search(t.words) for t in texts):
+        return None
+    total = came = None
+    board = False
+    for t in (q, s):
+        words = t.words
+        for value, a, b in _people(rules, t):
+            start = max(0, a - _ATTEND_WINDOW)
+            while start < a and "," in "".join(t.gap_before(x) for x in range(start + 1, a + 1)):
+                start += 1  # the words before, up to a comma
+            end = b
+            while end < min(len(words), b + _ATTEND_WINDOW) and "," not in t.gap_before(end):
+                end += 1  # the words after, up to a comma
+            before = rules.quorum_attended.search(words, start, a)
+            after = rules.quorum_attended.search(words, b, end)
+            if (before or after) and came is None:
+                came = value
+            elif not (before or after) and total is None:
+                total = value
+                board = rules.quorum_board.search(words, max(0, a - _LOOKBACK), a)
+    if total is None or came is None or not 0 < came <= total:
+        return None
+    rule = rules.rule("quorum", law)
+    for candidate in rules.data["quorum"]["rules"]:
+        if str(candidate["law"]) == law and candidate["meeting"] == ("board" if board else "assembly"):
+            rule = dict(candidate)
+            break
+    else:
+        return None
+    num, den = rule["at_least"]
+    ok = came * den >= num * total
+    sentence = str(rule["say_yes" if ok else "say_no"]).format(came=came, total=total)
+    return Verdict(rule["id"], ok, sentence, _citations(rule["citations"], rule["id"]), rule.get("entry_id"))
+
+
 def apply(
     question_text: str,
     story_text: str,
@@ -464,5 +538,6 @@ def apply(
         _governance(rules, q, s, law, body),
         _family(rules, q, s, law),
         _age(rules, q, s, law),
+        _quorum(rules, q, s, law),
     ]
     return [v for v in verdicts if v is not None]

@@ -238,6 +238,36 @@ def test_age_rules():
     assert v.rule_id == "member-age-2012" and not v.yes
 
 
+# --- meeting quorum ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question, story, rule_id, yes, ratio",
+    [
+        ("HTX em có 60 xã viên, đại hội hôm rồi chỉ có 38 người đến, vậy đại hội có hợp lệ không?", "",
+         "quorum-assembly-2023", True, "38/60"),
+        ("đại hội có hợp lệ ko", "htx em co 60 xa vien, dai hoi hom roi chi co 25 nguoi den.",
+         "quorum-assembly-2023", False, "25/60"),
+        ("HTX 40 thành viên, dự đại hội có 20 người thì có đủ không", "", "quorum-assembly-2023", True, "20/40"),
+        ("cuộc họp có hợp lệ không", "HĐQT bên em 5 người mà hôm họp chỉ có 3 người đến.", "quorum-board-2023", False, "3/5"),
+        ("HĐQT 3 người, họp có 2 người dự thì có hợp lệ không", "", "quorum-board-2023", True, "2/3"),
+    ],
+)
+def test_meeting_quorum(question, story, rule_id, yes, ratio):
+    v = one(question, story)
+    assert v.rule_id == rule_id and v.yes is yes and ratio in v.sentence
+
+
+def test_quorum_under_the_old_law():
+    v = one("HTX 40 thành viên, dự đại hội có 29 người thì có đủ không", history=True)
+    assert v.rule_id == "quorum-assembly-2012" and not v.yes and "75%" in v.sentence
+
+
+def test_no_quorum_verdict_without_both_numbers():
+    assert apply("Đại hội thành viên cần bao nhiêu người dự thì hợp lệ?", "", None) == []
+    assert apply("Đại hội có 38 người đến thì có hợp lệ không", "", None) == []
+
+
 # --- data --------------------------------------------------------------------------------------
 
 
@@ -247,14 +277,15 @@ def test_entry_ids_exist():
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         ids.update(e["id"] for e in data.get("entries", []))
     rules = load_rules()
-    linked = {r.get("entry_id") for s in ("min_members", "max_share", "governance", "age") for r in rules.data[s]["rules"]}
+    sections = ("min_members", "max_share", "governance", "age", "quorum")
+    linked = {r.get("entry_id") for s in sections for r in rules.data[s]["rules"]}
     linked.add(rules.data["family"]["entry_id"])
     assert linked <= ids
 
 
 def test_every_sentence_cites_its_article():
     rules = load_rules()
-    for section in ("min_members", "max_share", "governance", "age"):
+    for section in ("min_members", "max_share", "governance", "age", "quorum"):
         for rule in rules.data[section]["rules"]:
             for key, text in rule.items():
                 if key.startswith(("say_", "keep_no", "adult_", "minor_", "child_")):
