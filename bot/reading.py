@@ -351,6 +351,25 @@ def _split_sentences(t: Text, rules: ReadingRules) -> list[_Sentence]:
     return sentences
 
 
+_NORMALISED: dict[int, tuple[Normalizer, dict[str, str]]] = {}
+
+
+def _normalised(normalizer: Normalizer, text: str) -> str:
+    """normalizer(text) joined, memoised per normalizer (the same few phrases recur)."""
+    entry = _NORMALISED.get(id(normalizer))
+    if entry is None or entry[0] is not normalizer:
+        if len(_NORMALISED) > 8:
+            _NORMALISED.clear()
+        entry = _NORMALISED[id(normalizer)] = (normalizer, {})
+    cache = entry[1]
+    phrase = cache.get(text)
+    if phrase is None:
+        if len(cache) > 4096:
+            cache.clear()
+        phrase = cache[text] = " ".join(normalizer(text))
+    return phrase
+
+
 class _Reader:
     def __init__(self, text: str, normalizer: Normalizer, rules: ReadingRules):
         self.t = Text.of(text)
@@ -421,20 +440,18 @@ class _Reader:
         return self._ends_as_question(i, k) or bool(self.r.question_phrases.ending(self.w, i, k))
 
     def _split_questions(self, i: int, j: int) -> list[tuple[int, int]]:
+        joins = {a: b - a for a, b in self.r.question_joins.find(self.w, i + 1, j)}
+        cuts = sorted(set(joins) | {k for k in range(i + 1, j) if "," in self.t.gap_before(k)})
         parts: list[tuple[int, int]] = []
         start = i
-        k = i + 1
-        while k < j:
-            n = self.r.question_joins.at(self.w, k, j)
-            comma = "," in self.t.gap_before(k)
-            if (n or comma) and self._left_is_complete_question(start, k):
-                right = k + n
+        for k in cuts:
+            if k <= start:
+                continue
+            if self._left_is_complete_question(start, k):
+                right = k + joins.get(k, 0)
                 if j - right >= 2 and self._is_question(right, j):
                     parts.append((start, k))
                     start = right
-                    k = right + 1
-                    continue
-            k += 1
         parts.append((start, j))
         return [self._tidy(a, b) for a, b in parts]
 
@@ -471,7 +488,7 @@ class _Reader:
                     end += 1
                 if end == b:
                     continue
-                phrase = " ".join(self.norm(self.t.span(a, end)))
+                phrase = _normalised(self.norm, self.t.span(a, end))
                 if phrase and phrase not in found:
                     found.append(phrase)
         return found
