@@ -106,6 +106,7 @@ class FactRules:
     count_units: PhraseSet
     count_units_lhhtx: PhraseSet
     count_not_members: PhraseSet
+    count_thresholds: PhraseSet
     number_words: _Keyed
     min_asks: PhraseSet
     min_not_if: PhraseSet
@@ -157,6 +158,7 @@ class FactRules:
             count_units=PhraseSet(str_list(data, "count_units", source)),
             count_units_lhhtx=PhraseSet(str_list(data, "count_units_lhhtx", source)),
             count_not_members=PhraseSet(str_list(data, "count_not_members", source)),
+            count_thresholds=PhraseSet(str_list(data, "count_thresholds", source)),
             number_words=_Keyed(_group(numbers)),
             min_asks=PhraseSet(str_list(data["min_members"], "asks", source)),
             min_not_if=PhraseSet(str_list(data["min_members"], "not_if", source)),
@@ -228,6 +230,8 @@ def _count(rules: FactRules, t: Text, body: str) -> tuple[int, str] | None:
             continue
         if rules.count_not_members.search(words, max(0, k - _LOOKBACK), k):
             continue
+        if rules.count_thresholds.ending(words, max(0, k - 2), k):
+            continue  # "từ 30 thành viên": the law's threshold, not their cooperative
         typed = t.span(k + used, k + used + unit)
         return value, typed if typed.isupper() else typed.lower()
     return None

@@ -69,6 +69,7 @@ def test_count_from_the_story():
         "HTX cần mấy người?",  # no number of their own
         "HĐQT có 3 người thì có cần ban kiểm soát không",  # counts the board
         "Năm 2019 tôi vào htx, thành lập năm nào thì phải đăng ký lại?",
+        "Luật mới có còn quy định từ 30 thành viên mới phải thành lập ban kiểm soát không",
     ],
 )
 def test_no_minimum_verdict_without_a_clear_fact_and_ask(text):
@@ -145,6 +146,10 @@ def test_small_cooperative_may_use_reduced_governance(question, story):
     assert v.rule_id == "governance-htx-2023" and v.yes
     assert "quản trị rút gọn" in v.sentence and "Điều 56 Luật HTX 2023" in v.sentence
     assert "Nghị định 113/2024" in v.sentence
+
+
+def test_quoted_threshold_is_not_the_members_fact():
+    assert apply("Có phải HTX từ 30 thành viên trở lên mới bắt buộc có hội đồng quản trị không", "", None) == []
 
 
 def test_large_cooperative_gets_no_governance_verdict():

@@ -75,6 +75,11 @@ def test_other_offices_matters_are_referred(text, key):
         "Thành viên liên kết có được chia lãi không?",
         "so do to chuc htx gom nhung ai",
         "sự kiện ra mắt HTX cần chuẩn bị gì",
+        # Registration matters named next to another office's word.
+        "HTX chưa có mã số thuế thì có bị thu hồi giấy chứng nhận không",
+        "chưa có giấy chứng nhận đăng ký mà htx đã mua bán phân bón có bị phạt không",
+        "vay vốn quỹ hỗ trợ phát triển hợp tác xã cần hồ sơ vay gì",
+        "Ai là người đại diện theo pháp luật khi HTX ký hợp đồng vay vốn ngân hàng?",
     ],
 )
 def test_cooperative_matters_stay_in_scope(text):
