@@ -129,7 +129,16 @@ class FactRules:
 
     @classmethod
     def from_data(cls, data: dict[str, Any], source: str = "rules.yaml") -> FactRules:
-        for key in ("bodies", "body_phrases", "min_members", "max_share", "governance", "family", "age", "number_words"):
+        for key in (
+            "bodies",
+            "body_phrases",
+            "min_members",
+            "max_share",
+            "governance",
+            "family",
+            "age",
+            "number_words",
+        ):
             if not isinstance(data.get(key), dict):
                 raise ValueError(f"{source}: `{key}` must be a mapping")
         for key in ("min_members", "max_share", "governance", "age", "quorum"):
@@ -359,7 +368,7 @@ def _chain(ms: list[_Mention], i: int, kinds: tuple[str, ...]) -> list[_Mention]
     if i + len(kinds) > len(ms):
         return None
     chain = ms[i : i + len(kinds)]
-    for n, (m, kind) in enumerate(zip(chain, kinds)):
+    for n, (m, kind) in enumerate(zip(chain, kinds, strict=True)):
         if m.kind != kind or (n and m.start - chain[n - 1].end > _GAP):
             return None
     return chain
@@ -389,7 +398,11 @@ def _family_pair(rules: FactRules, t: Text) -> tuple[str, str, str, str] | None:
     if couple and len(roles) == 1 and any(w.folded == "cung" for w in t.words[couple.end :]):
         return roles[0].value, roles[0].value, "in", couple.text
     # "vợ tôi làm thủ quỹ, tôi làm giám đốc": one relative, two posts each taken up by a verb.
-    held = [m for n, m in enumerate(ms) if m.kind == "role" and n and ms[n - 1].kind == "verb" and m.start - ms[n - 1].end <= _GAP]
+    held = [
+        m
+        for n, m in enumerate(ms)
+        if m.kind == "role" and n and ms[n - 1].kind == "verb" and m.start - ms[n - 1].end <= _GAP
+    ]
     kin = [m for m in rels if m.value == "in"]
     if len(kin) == 1 and len(held) >= 2:
         return held[0].value, held[1].value, "in", kin[0].text
@@ -459,7 +472,9 @@ def _age(rules: FactRules, q: Text, s: Text, law: str) -> Verdict | None:
         key, ok = ("minor_no", False) if rules.age_capital.search(q.words) else ("minor_yes", True)
     else:
         key, ok = "child_no", False
-    return Verdict(rule["id"], ok, str(rule[key]).format(n=n), _citations(rule["citations"], rule["id"]), rule.get("entry_id"))
+    return Verdict(
+        rule["id"], ok, str(rule[key]).format(n=n), _citations(rule["citations"], rule["id"]), rule.get("entry_id")
+    )
 
 
 def _people(rules: FactRules, t: Text) -> list[tuple[int, int, int]]:
@@ -481,7 +496,7 @@ _ATTEND_WINDOW = 4  # words around "<n> người" that may say they came ("dự 
 
 
 def _quorum(rules: FactRules, q: Text, s: Text, law: str) -> Verdict | None:
-    """"HTX có 60 xã viên, đại hội chỉ có 38 người đến, có hợp lệ không"."""
+    """ "HTX có 60 xã viên, đại hội chỉ có 38 người đến, có hợp lệ không"."""
     if not _asked(rules.quorum_asks, q, s):
         return None
     texts = [q, s] if len(q.words) <= SHORT_QUESTION else [q]

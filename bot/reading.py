@@ -155,7 +155,7 @@ class PhraseSet:
             if _END in node:
                 hits.append((n, node[_END]))
         for n, variants in reversed(hits):
-            if any(all(_tone_ok(r, w) for r, w in zip(v, taken)) for v in variants):
+            if any(all(_tone_ok(r, w) for r, w in zip(v, taken, strict=False)) for v in variants):
                 return n
         return 0
 
@@ -189,7 +189,7 @@ class PhraseSet:
 
 
 def expand_templates(phrases: Iterable[str], slots: Mapping[str, Sequence[str]]) -> list[str]:
-    """"cho {p} hỏi" → one phrase per pronoun; slots not used by a phrase are ignored."""
+    """ "cho {p} hỏi" → one phrase per pronoun; slots not used by a phrase are ignored."""
     out: list[str] = []
     for phrase in phrases:
         forms = [phrase]
@@ -302,7 +302,9 @@ class ReadingRules:
 
 @functools.lru_cache(maxsize=4)
 def load_rules(directory: Path | None = None) -> ReadingRules:
-    return ReadingRules.from_data(load_yaml("reading.yaml", directory), str((directory or KNOWLEDGE_DIR) / "reading.yaml"))
+    return ReadingRules.from_data(
+        load_yaml("reading.yaml", directory), str((directory or KNOWLEDGE_DIR) / "reading.yaml")
+    )
 
 
 MAX_QUESTIONS = 3
@@ -383,7 +385,11 @@ class _Reader:
         """Drop greetings, ask-leads, story leads and list numbers at the front; report an ask-lead."""
         asked = False
         while i < j:
-            if self.w[i].folded.isdigit() and len(self.w[i].folded) <= 2 and self.t.gap_before(i + 1)[:1] in (")", ".", ":"):
+            if (
+                self.w[i].folded.isdigit()
+                and len(self.w[i].folded) <= 2
+                and self.t.gap_before(i + 1)[:1] in (")", ".", ":")
+            ):
                 i += 1
                 continue
             if len(self.w[i].folded) == 1 and self.w[i].folded in "abcd" and self.t.gap_before(i + 1)[:1] == ")":
@@ -462,7 +468,7 @@ class _Reader:
         return i, self._strip_back(i, j)
 
     def _story_prefix(self, i: int, j: int) -> tuple[int, int]:
-        """", vậy …": the statement before it is story. Returns (story end, question start)."""
+        """ ", vậy …": the statement before it is story. Returns (story end, question start)."""
         for k in range(i + 2, j - 1):
             if "," not in self.t.gap_before(k) and "." not in self.t.gap_before(k):
                 continue

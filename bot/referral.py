@@ -75,7 +75,9 @@ class ReferralRules:
         unknown = set(table) - set(KEYS)
         missing = set(KEYS) - set(table)
         if unknown or missing:
-            raise ValueError(f"{source}: topic keys must be exactly {KEYS}; unknown {sorted(unknown)}, missing {sorted(missing)}")
+            raise ValueError(
+                f"{source}: topic keys must be exactly {KEYS}; unknown {sorted(unknown)}, missing {sorted(missing)}"
+            )
         topics = []
         for key in KEYS:
             item = table[key]
@@ -87,7 +89,9 @@ class ReferralRules:
                     key=key,
                     office=" ".join(item["office"].split()),
                     triggers=PhraseSet(str_list(item, "triggers", f"{source}: {key}")),
-                    keep=PhraseSet(str_list({"k": keep}, "k", f"{source}: {key}.keep_with_cooperative") if keep else []),
+                    keep=PhraseSet(
+                        str_list({"k": keep}, "k", f"{source}: {key}.keep_with_cooperative") if keep else []
+                    ),
                 )
             )
         laws = data.get("other_laws")
@@ -95,7 +99,11 @@ class ReferralRules:
             raise ValueError(f"{source}: `other_laws` must be a non-empty list of {{phrase, name}}")
         names: dict[tuple[str, ...], str] = {}
         for law in laws:
-            if not isinstance(law, dict) or not str(law.get("phrase", "")).strip() or not str(law.get("name", "")).strip():
+            if (
+                not isinstance(law, dict)
+                or not str(law.get("phrase", "")).strip()
+                or not str(law.get("name", "")).strip()
+            ):
                 raise ValueError(f"{source}: every `other_laws` item needs `phrase` and `name`: {law!r}")
             names[_key(toned_tokens(str(law["phrase"])))] = str(law["name"])
         return cls(
@@ -111,7 +119,9 @@ class ReferralRules:
 
 @functools.lru_cache(maxsize=4)
 def load_rules(directory: Path | None = None) -> ReferralRules:
-    return ReferralRules.from_data(load_yaml("referrals.yaml", directory), str((directory or KNOWLEDGE_DIR) / "referrals.yaml"))
+    return ReferralRules.from_data(
+        load_yaml("referrals.yaml", directory), str((directory or KNOWLEDGE_DIR) / "referrals.yaml")
+    )
 
 
 def _in_scope(rules: ReferralRules, topic: _Topic, words: tuple[Word, ...]) -> bool:

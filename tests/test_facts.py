@@ -249,12 +249,28 @@ def test_age_rules():
 @pytest.mark.parametrize(
     "question, story, rule_id, yes, ratio",
     [
-        ("HTX em có 60 xã viên, đại hội hôm rồi chỉ có 38 người đến, vậy đại hội có hợp lệ không?", "",
-         "quorum-assembly-2023", True, "38/60"),
-        ("đại hội có hợp lệ ko", "htx em co 60 xa vien, dai hoi hom roi chi co 25 nguoi den.",
-         "quorum-assembly-2023", False, "25/60"),
+        (
+            "HTX em có 60 xã viên, đại hội hôm rồi chỉ có 38 người đến, vậy đại hội có hợp lệ không?",
+            "",
+            "quorum-assembly-2023",
+            True,
+            "38/60",
+        ),
+        (
+            "đại hội có hợp lệ ko",
+            "htx em co 60 xa vien, dai hoi hom roi chi co 25 nguoi den.",
+            "quorum-assembly-2023",
+            False,
+            "25/60",
+        ),
         ("HTX 40 thành viên, dự đại hội có 20 người thì có đủ không", "", "quorum-assembly-2023", True, "20/40"),
-        ("cuộc họp có hợp lệ không", "HĐQT bên em 5 người mà hôm họp chỉ có 3 người đến.", "quorum-board-2023", False, "3/5"),
+        (
+            "cuộc họp có hợp lệ không",
+            "HĐQT bên em 5 người mà hôm họp chỉ có 3 người đến.",
+            "quorum-board-2023",
+            False,
+            "3/5",
+        ),
         ("HĐQT 3 người, họp có 2 người dự thì có hợp lệ không", "", "quorum-board-2023", True, "2/3"),
     ],
 )

@@ -51,7 +51,10 @@ def test_short_single_question_is_unchanged(text, norm):
         ("Dạ em chào anh chị. Em muốn hỏi về thủ tục giải thể htx ạ. Em xin cảm ơn!", "thủ tục giải thể htx"),
         ("xin chao, toi muon hoi ve thu tuc giai the htx", "thu tuc giai the htx"),
         ("Ad ơi cho mình hỏi htx có cần con dấu không vậy ad", "htx có cần con dấu không"),
-        ("Thưa luật sư, HTX có phải nộp báo cáo hằng năm không ạ? Trân trọng cảm ơn.", "HTX có phải nộp báo cáo hằng năm không"),
+        (
+            "Thưa luật sư, HTX có phải nộp báo cáo hằng năm không ạ? Trân trọng cảm ơn.",
+            "HTX có phải nộp báo cáo hằng năm không",
+        ),
         ("Hello ad, cho e hỏi tí: htx cần mấy người ạ, cảm ơn ad nhiều", "htx cần mấy người"),
     ],
 )
