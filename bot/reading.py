@@ -508,8 +508,8 @@ class _Reader:
         for s in _split_sentences(self.t, self.r):
             i, asked = self._strip_front(s.i, s.j)
             j = self._strip_back(i, s.j)
-            if i >= j:
-                continue
+            if i >= j or self.r.particles.at(self.w, i, j) == j - i:
+                continue  # framing only ("Dạ.", "ạ")
             content.append((i, j))
             if not (s.qmark or asked or self._is_question(i, j)):
                 story.append((i, j))

@@ -62,7 +62,10 @@ def test_greetings_and_signoffs_are_stripped(text, expected, norm):
     assert questions(text, norm) == [expected]
 
 
-@pytest.mark.parametrize("text", ["chào ad", "Em cảm ơn ad nhiều ạ!", "dạ vâng, em cám ơn", "Xin chào!", "thanks ad"])
+@pytest.mark.parametrize(
+    "text",
+    ["chào ad", "Em cảm ơn ad nhiều ạ!", "dạ vâng, em cám ơn", "Xin chào!", "thanks ad", "ạ", "", "???", "1) 2)"],
+)
 def test_framing_only_has_no_question(text, norm):
     reading = read_message(text, norm)
     assert reading.framing_only
