@@ -68,6 +68,7 @@ def test_count_from_the_story():
         "Em có 3 người con, muốn vào HTX được không?",  # no founding question
         "HTX cần mấy người?",  # no number of their own
         "HĐQT có 3 người thì có cần ban kiểm soát không",  # counts the board
+        "Nhà em có 4 người, thành lập HTX cần tối thiểu mấy người?",  # counts a family
         "Năm 2019 tôi vào htx, thành lập năm nào thì phải đăng ký lại?",
         "Luật mới có còn quy định từ 30 thành viên mới phải thành lập ban kiểm soát không",
     ],
