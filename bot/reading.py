@@ -252,6 +252,7 @@ class Reading:
 @dataclass(frozen=True)
 class ReadingRules:
     greetings: PhraseSet
+    address_leads: PhraseSet
     ask_leads: PhraseSet
     lead_fillers: PhraseSet
     signoffs: PhraseSet
@@ -281,6 +282,7 @@ class ReadingRules:
             raise ValueError(f"{source}: `negation_span` must be an integer 1..8")
         return cls(
             greetings=phrases("greetings"),
+            address_leads=phrases("address_leads"),
             ask_leads=phrases("ask_leads"),
             lead_fillers=phrases("lead_fillers"),
             signoffs=phrases("signoffs"),
@@ -402,7 +404,8 @@ class _Reader:
             n = self.r.ask_leads.at(self.w, i, j)
             if n:
                 i, asked = i + n, True
-                i += self.r.lead_fillers.at(self.w, i, j)
+                while n := self.r.lead_fillers.at(self.w, i, j):
+                    i += n
                 continue
             n = self.r.greetings.at(self.w, i, j) or self.r.story_leads.at(self.w, i, j)
             if n:
@@ -506,6 +509,8 @@ class _Reader:
         story: list[tuple[int, int]] = []
         content: list[tuple[int, int]] = []
         for s in _split_sentences(self.t, self.r):
+            if self.r.address_leads.at(self.w, s.i, s.j) and not (s.qmark or self._is_question(s.i, s.j)):
+                continue  # "Kính gửi Liên minh HTX tỉnh …": an address, nothing else
             i, asked = self._strip_front(s.i, s.j)
             j = self._strip_back(i, s.j)
             if i >= j or self.r.particles.at(self.w, i, j) == j - i:

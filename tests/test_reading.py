@@ -152,6 +152,32 @@ def test_long_message_with_three_questions(norm):
     assert reading.asks_history
 
 
+def test_formal_letter(norm):
+    text = (
+        "Kính gửi Liên minh HTX tỉnh. Tôi tên là Trần Văn Bình, giám đốc HTX dịch vụ nông nghiệp Phú Lộc, "
+        "thành lập năm 2016, có 45 thành viên. Nay chúng tôi muốn hỏi: Câu hỏi thứ nhất: HTX có phải sửa "
+        "điều lệ theo luật mới không? Câu hỏi thứ hai: thành viên không sử dụng dịch vụ 2 năm thì có bị chấm "
+        "dứt tư cách không? Rất mong nhận được phản hồi. Trân trọng."
+    )
+    reading = read_message(text, norm)
+    assert [q.text for q in reading.questions] == [
+        "HTX có phải sửa điều lệ theo luật mới không?",
+        "thành viên không sử dụng dịch vụ 2 năm thì có bị chấm dứt tư cách không?",
+    ]
+    assert reading.story.startswith("Tôi tên là Trần Văn Bình") and "45 thành viên" in reading.story
+    assert "Kính gửi" not in reading.story and "Câu hỏi" not in reading.story
+    assert not reading.asks_history
+    assert "khong su dung dich vu" in reading.negations
+
+
+def test_introduction_after_a_greeting_is_story(norm):
+    reading = read_message(
+        "Chào ad, em là Lan ở Đồng Tháp. Cho em hỏi với ạ: HTX giải thể thì tài sản chia thế nào?", norm
+    )
+    assert [q.text for q in reading.questions] == ["HTX giải thể thì tài sản chia thế nào?"]
+    assert reading.story == "em là Lan ở Đồng Tháp."
+
+
 def test_at_most_three_questions_in_order(norm):
     text = "1) HTX cần mấy người? 2) Vốn góp tối đa bao nhiêu? 3) Có cần con dấu không? 4) Ai ký điều lệ?"
     assert questions(text, norm) == ["HTX cần mấy người?", "Vốn góp tối đa bao nhiêu?", "Có cần con dấu không?"]
