@@ -75,6 +75,12 @@ def test_other_offices_matters_are_referred(text, key):
         "Thành viên liên kết có được chia lãi không?",
         "so do to chuc htx gom nhung ai",
         "sự kiện ra mắt HTX cần chuẩn bị gì",
+        # Toneless words that also spell a trigger: "đặt ở", "ở tổ".
+        "tru so htx dat o dau cung duoc a",
+        "thanh vien o to hop tac co duoc chia loi nhuan khong",
+        # A civil word with a cooperative matter.
+        "Khi giải thể thì chia tài sản của HTX thế nào?",
+        "Tranh chấp giữa thành viên và HTX thì giải quyết thế nào?",
         # Registration matters named next to another office's word.
         "HTX chưa có mã số thuế thì có bị thu hồi giấy chứng nhận không",
         "chưa có giấy chứng nhận đăng ký mà htx đã mua bán phân bón có bị phạt không",
