@@ -124,10 +124,14 @@ def load_rules(directory: Path | None = None) -> ReferralRules:
     )
 
 
-def _in_scope(rules: ReferralRules, topic: _Topic, words: tuple[Word, ...]) -> bool:
+def _in_scope(rules: ReferralRules, topics: list[_Topic], words: tuple[Word, ...]) -> bool:
+    """A cooperative-law matter: an always-in-scope term, or a cooperative named together with a
+    keep term of any topic the question touched."""
     if rules.always_in_scope.search(words):
         return True
-    return bool(len(topic.keep)) and rules.cooperative.search(words) and topic.keep.search(words)
+    if not rules.cooperative.search(words):
+        return False
+    return any(len(topic.keep) and topic.keep.search(words) for topic in topics)
 
 
 def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules | None = None) -> Referral | None:
@@ -140,18 +144,18 @@ def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules 
     t = Text.of(text)
     words = t.words
     best: tuple[int, _Topic, list[str]] | None = None
+    touched: list[_Topic] = []
     for topic in rules.topics:
         found = [t.span(a, b) for a, b in topic.triggers.find(words)]
         if not found:
             continue
+        touched.append(topic)
         score = len(found)  # ties go to the topic listed first
         if best is None or score > best[0]:
             best = (score, topic, found)
-    if best is None:
+    if best is None or _in_scope(rules, touched, words):
         return None
     _, topic, found = best
-    if _in_scope(rules, topic, words):
-        return None
     return Referral(topic.key, topic.office, tuple(found))
 
 

@@ -64,6 +64,11 @@ def test_other_offices_matters_are_referred(text, key):
         "htx moi thanh lap co duoc mien le phi mon bai khong",
         # Social insurance as the cooperative's own obligation.
         "HTX có phải đóng BHXH cho người lao động không?",
+        # Two topics touched (toneless "lao dong thue" reads as "đóng thuế"); the cooperative's
+        # social-insurance duty keeps it in scope.
+        "htx co phai dong bao hiem xa hoi cho nguoi lao dong thue ngoai khong",
+        # Paying back a member's capital, whatever the tax settlement.
+        "Em xin ra khỏi HTX mà chưa được trả tiền góp, HTX bảo đợi quyết toán thuế xong",
         # Enterprise founded by a cooperative.
         "HTX muốn thành lập công ty con được không?",
         "chuyển hộ kinh doanh thành hợp tác xã thế nào",
