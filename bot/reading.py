@@ -264,6 +264,8 @@ class ReadingRules:
     question_joins: PhraseSet
     story_then_question: PhraseSet
     history: PhraseSet
+    history_times: PhraseSet
+    present_times: PhraseSet
     negation_markers: PhraseSet
     negation_exceptions: PhraseSet
     negation_stops: PhraseSet
@@ -294,6 +296,8 @@ class ReadingRules:
             question_joins=phrases("question_joins"),
             story_then_question=phrases("story_then_question"),
             history=phrases("history"),
+            history_times=phrases("history_times"),
+            present_times=phrases("present_times"),
             negation_markers=phrases("negation_markers"),
             negation_exceptions=phrases("negation_exceptions"),
             negation_stops=phrases("negation_stops"),
@@ -531,7 +535,7 @@ class _Reader:
             questions = [(content[0][0], content[-1][1])]
             story = []
         parts = tuple(self._question(i, j) for i, j in questions[:MAX_QUESTIONS] if i < j)
-        asks_history = any(self.r.history.search(self.w, i, j) for i, j in questions[:MAX_QUESTIONS])
+        asks_history = any(self._asks_history(i, j) for i, j in questions[:MAX_QUESTIONS])
         return Reading(
             text=self.t.raw,
             questions=parts,
@@ -539,6 +543,11 @@ class _Reader:
             asks_history=asks_history,
             negations=tuple(self._negations(content)),
         )
+
+    def _asks_history(self, i: int, j: int) -> bool:
+        if self.r.history.search(self.w, i, j):
+            return True
+        return self.r.history_times.search(self.w, i, j) and not self.r.present_times.search(self.w, i, j)
 
     def _question(self, i: int, j: int) -> Question:
         start, end = self.w[i].start, self.w[j - 1].end

@@ -257,6 +257,8 @@ def test_explicit_old_law_questions_ask_history(text, norm):
         "HTX em thành lập năm 2015, giờ có phải đăng ký lại không?",
         "HTX thành lập năm 2015 theo luật 2012. Giờ cần mấy người?",
         "Trước đây tôi là xã viên HTX. Giờ muốn rút vốn thì làm sao?",
+        "HTX trước đây có 10 người, giờ còn 4 người thì có bị giải thể không?",
+        "hoi truoc htx em dong 20 trieu, bay gio muon rut ra duoc khong",
         "htx can may nguoi",
     ],
 )
