@@ -125,6 +125,8 @@ def test_capital_share_for_federation_and_old_law():
         "HTX trích 20% lợi nhuận vào quỹ có đúng không",
         "Thành viên nước ngoài góp 35% vốn được không",
         "Vốn góp tối đa là bao nhiêu?",  # no percentage of their own
+        "HTX tăng vốn điều lệ 5% thì có phải đăng ký thay đổi không",  # registration, not a share
+        "Vốn điều lệ giảm 10% thì có sao không",
     ],
 )
 def test_no_share_verdict_for_other_caps(text):
