@@ -242,11 +242,20 @@ class Reading:
     story: str
     asks_history: bool
     negations: tuple[str, ...]
+    story_sentences: tuple[str, ...] = ()
 
     @property
     def framing_only(self) -> bool:
         """Greeting or thanks only: nothing to answer."""
         return not self.questions
+
+    def search_text(self, index: int) -> str:
+        """Question `index` as search should see it: a very short question ("Vậy có đúng luật
+        không?") says nothing by itself, so the last story sentence is put in front of it."""
+        question = self.questions[index].text
+        if self.story_sentences and len(_WORD_RE.findall(question)) <= SHORT_QUESTION:
+            return f"{self.story_sentences[-1]} {question}"
+        return question
 
 
 @dataclass(frozen=True)
@@ -314,6 +323,7 @@ def load_rules(directory: Path | None = None) -> ReadingRules:
 
 
 MAX_QUESTIONS = 3
+SHORT_QUESTION = 6  # words: a question this short leans on the story before it
 
 # Sentence ends: ? ! ; newline, ellipsis, and a full stop that is not inside a number ("1.000").
 _TERMINATOR = re.compile(r"[?!;\n…]+|(?<!\d)\.+|\.+(?!\d)")
@@ -540,6 +550,7 @@ class _Reader:
             text=self.t.raw,
             questions=parts,
             story=" ".join(self._sentence_text(i, j) for i, j in story),
+            story_sentences=tuple(self._sentence_text(i, j) for i, j in story),
             asks_history=asks_history,
             negations=tuple(self._negations(content)),
         )

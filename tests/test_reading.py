@@ -112,6 +112,17 @@ def test_story_lead_is_framing_and_its_facts_are_story(norm):
     assert reading.story == "HTX chưa đăng ký thay đổi người đại diện."
 
 
+def test_short_question_searches_with_the_last_story_sentence(norm):
+    reading = read_message(
+        "Chào ad. Nhà em ở xã Tân Lập. Ông chủ nhiệm bên em góp tới 35% vốn điều lệ. Như vậy có đúng luật không ạ?",
+        norm,
+    )
+    assert [q.text for q in reading.questions] == ["có đúng luật không"]
+    assert reading.search_text(0) == "Ông chủ nhiệm bên em góp tới 35% vốn điều lệ. có đúng luật không"
+    long = read_message("Nhà em ở xã Tân Lập. HTX có phải nộp báo cáo tài chính hằng năm không?", norm)
+    assert long.search_text(0) == "HTX có phải nộp báo cáo tài chính hằng năm không?"
+
+
 def test_statement_before_comma_vay_goes_to_story(norm):
     reading = read_message("Nhà tôi có 5 sào lúa, vậy tôi có vào HTX được không?", norm)
     assert [q.text for q in reading.questions] == ["tôi có vào HTX được không?"]
