@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.reading import KNOWLEDGE_DIR, PhraseSet, Text, Word, load_yaml, str_list
+from bot.reading import KNOWLEDGE_DIR, SHORT_QUESTION, PhraseSet, Text, Word, load_yaml, str_list
 from bot.textnorm import Normalizer, fold, toned_tokens
 
 LAWS = ("2023", "2012")
@@ -265,9 +265,6 @@ def _fmt(value: float) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Rules
-
-
-SHORT_QUESTION = 6  # words: a question this short ("như vậy có đúng luật không") is about the story
 
 
 def _asked(asks: PhraseSet, q: Text, s: Text, not_if: PhraseSet | None = None, borrow: bool = True) -> bool:
