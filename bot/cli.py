@@ -56,7 +56,7 @@ def run(config_path: str | None) -> None:
     config = _config(config_path)
     try:
         serve(config)
-    except KnowledgeError as exc:
+    except (KnowledgeError, ConfigError) as exc:  # e.g. a channel configured but unable to start
         _fail(f"refusing to start: {exc}")
 
 

@@ -21,9 +21,10 @@ from bot.kb.model import KnowledgeBase
 from bot.search import Searcher
 from bot.store import Store
 from bot.textnorm import nfc
-from bot.types import Context, Effect, Incoming, Message, Outcome, Reply
+from bot.types import Context, Effect, Handler, Incoming, Message, Outcome, Reply
 
 log = logging.getLogger(__name__)
+HandlerTable = Callable[[KnowledgeBase], dict[str, Handler]]
 MAX_REDIRECTS = 3
 # Hard cap on what we even look at; the configured question limit is lower.
 MAX_STORED_CHARS = 8000
@@ -44,11 +45,12 @@ class Knowledge:
     kb: KnowledgeBase
     searcher: Searcher
     commands: dict[str, str]
+    handlers: dict[str, Handler]  # from the knowledge too: one self-check per knowledge/selfchecks/ file
 
     @classmethod
-    def build(cls, kb: KnowledgeBase, searcher: Searcher | None = None) -> Knowledge:
+    def build(cls, kb: KnowledgeBase, table: HandlerTable, searcher: Searcher | None = None) -> Knowledge:
         commands = {name: spec["action"] for name, spec in (kb.ui.get("commands") or {}).items()}
-        return cls(kb, searcher or Searcher(kb), commands)
+        return cls(kb, searcher or Searcher(kb), commands, table(kb))
 
 
 class Engine:
@@ -59,14 +61,16 @@ class Engine:
         config: Config,
         searcher: Searcher | None = None,
         clock: Callable[[], float] = time.time,
+        handler_table: HandlerTable | None = None,
     ):
-        from handlers import HANDLERS
+        if handler_table is None:
+            from handlers import handlers_for as handler_table
 
-        self.knowledge = Knowledge.build(kb, searcher)
+        self.handler_table: HandlerTable = handler_table
+        self.knowledge = Knowledge.build(kb, handler_table, searcher)
         self.store = store
         self.config = config
         self.clock = clock
-        self.handlers = HANDLERS
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -80,12 +84,16 @@ class Engine:
     def commands(self) -> dict[str, str]:
         return self.knowledge.commands
 
+    @property
+    def handlers(self) -> dict[str, Handler]:
+        return self.knowledge.handlers
+
     # --- public API -------------------------------------------------------------------------------
 
     def prepare(self, directory: Path | str | None = None) -> Knowledge:
         """Load and index knowledge/ without touching what is answering now: CPU work (~0.3 s), safe in
         a worker thread. Raises KnowledgeError naming every error."""
-        return Knowledge.build(load(directory or self.config.knowledge.path or None))
+        return Knowledge.build(load(directory or self.config.knowledge.path or None), self.handler_table)
 
     def install(self, knowledge: Knowledge) -> KnowledgeBase:
         """Answer from `knowledge` from the next message on. One assignment: call it on the thread that

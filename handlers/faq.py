@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from bot.kb.model import Entry
 from bot.search import ENTRY, INTENT, OUT_OF_SCOPE, Candidate
-from bot.types import Button, Context, Effect, Message, Outcome, Reply
+from bot.types import Button, Context, DialogState, Effect, Kind, Message, Outcome, Reply
 from handlers.render import citations_data, entry_button, entry_reply
 
 MAX_CHOICES = 3
 
 
-def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     if msg.is_payload:
         kind, _, rest = msg.arg.partition(":")
         if kind == "e":
@@ -18,10 +18,10 @@ def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
         if kind == "examples":
             return examples(ctx)
         if not msg.text:
-            return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+            return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.INFO})
     text = msg.text.strip()
     if not text:
-        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.INFO})
     return answer(ctx, text, msg.message_id)
 
 
@@ -36,20 +36,20 @@ def visible(ctx: Context, entry: Entry | None) -> bool:
 def show_entry(ctx: Context, entry_id: str, msg: Message) -> Outcome:
     entry = ctx.kb.entries.get(entry_id)
     if entry is None:
-        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.INFO})
     # No province check here: the entry's button was offered by the bot (search had already decided it
     # fits, e.g. because the question named the province).
     related = [ctx.kb.entries[r] for r in entry.related if visible(ctx, ctx.kb.entries.get(r))][:2]
     return Outcome(
         [entry_reply(ctx, entry, msg.message_id, related)],
-        meta={"kind": "answer", "entry_id": entry.id, "score": 1.0, "citations": citations_data(entry)},
+        meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": 1.0, "citations": citations_data(entry)},
     )
 
 
 def examples(ctx: Context) -> Outcome:
     ids = ctx.kb.ui.get("examples") or []
     buttons = [[entry_button(ctx.kb.entries[i])] for i in ids if i in ctx.kb.entries]
-    return Outcome([Reply(ctx.kb.ui.get("examples_text", ctx.t("empty")), buttons)], meta={"kind": "info"})
+    return Outcome([Reply(ctx.kb.ui.get("examples_text", ctx.t("empty")), buttons)], meta={"kind": Kind.INFO})
 
 
 def decide(ctx: Context, results: list[Candidate], words: int = 2, other_subject: bool = False
@@ -118,7 +118,7 @@ def article_answer(ctx: Context, text: str, refs: list[tuple[str, int]], message
         reply.text = ctx.t("article_more") + "\n\n" + reply.text
     return Outcome(
         [reply],
-        meta={"kind": "answer", "entry_id": entry.id, "score": round(min(1.0, rank(entry.id)), 4),
+        meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": round(min(1.0, rank(entry.id)), 4),
               "citations": citations_data(entry), "alternatives": alt},
     )
 
@@ -127,18 +127,18 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     wanted = ctx.searcher.triggered_intent(text)
     if wanted:
         # The member asked for a person: the whole message goes to that conversation as it is.
-        meta = {"kind": "intent", "intent": wanted, "score": 1.0}
+        meta = {"kind": Kind.INTENT, "intent": wanted, "score": 1.0}
         return Outcome(meta=meta, redirect=f"intent:{wanted}:{message_id}")
     content = ctx.searcher.content_words(text)
     if not content:
         # "ạ", "4", "?", an emoji: nothing to look up, so ask for a question rather than guess.
-        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "unknown", "score": 0.0})
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.UNKNOWN, "score": 0.0})
     refs, missing = ctx.searcher.article_refs(text)
     if refs:
         return article_answer(ctx, text, refs, message_id)
     if missing:
         docs = "; ".join(f"{ctx.kb.document(d).short} có {ctx.kb.document(d).articles} điều" for d in missing)
-        return Outcome([Reply(ctx.t("no_such_article", docs=docs))], meta={"kind": "unknown", "score": 0.0})
+        return Outcome([Reply(ctx.t("no_such_article", docs=docs))], meta={"kind": Kind.UNKNOWN, "score": 0.0})
     return answer_by_search(ctx, text, message_id, len(content))
 
 
@@ -150,7 +150,7 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
     if verdict == "intent":
         top = cands[0]
         return Outcome(
-            meta={"kind": "intent", "intent": top.key, "score": top.score, "alternatives": alt_data},
+            meta={"kind": Kind.INTENT, "intent": top.key, "score": top.score, "alternatives": alt_data},
             redirect=f"intent:{top.key}",
         )
     if verdict == "answer":
@@ -165,7 +165,7 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
             reply.text = ctx.t("hedge") + "\n\n" + reply.text
         return Outcome(
             [reply],
-            meta={"kind": "answer", "entry_id": entry.id, "score": top.score,
+            meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": top.score,
                   "citations": citations_data(entry), "alternatives": alt_data},
         )
     if verdict == "clarify":
@@ -180,7 +180,7 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
         clar_alts = [_alternative(ctx, c.key, c.score) for c in cands if c.kind == ENTRY]
         return Outcome(
             [Reply(ctx.t("clarify"), buttons)],
-            meta={"kind": "clarify", "score": cands[0].score, "alternatives": clar_alts},
+            meta={"kind": Kind.CLARIFY, "score": cands[0].score, "alternatives": clar_alts},
         )
     return not_sure(ctx, text, results[0].score if results else 0.0)
 
@@ -188,6 +188,6 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
 def not_sure(ctx: Context, text: str, score: float) -> Outcome:
     return Outcome(
         [Reply(ctx.t("unknown"))],
-        meta={"kind": "unknown", "score": score},
+        meta={"kind": Kind.UNKNOWN, "score": score},
         effects=[Effect("ticket", {"reason": "unknown", "text": text})],
     )

@@ -2,7 +2,7 @@
 
 Incoming updates become `Incoming` for the engine; the engine queues replies in the store, and only the
 outbox worker sends them (`send` below), so a reply survives Telegram being unreachable or the process
-restarting. Importing this module registers the service in `bot.server.SERVICES`.
+restarting. `bot/app.py` makes the service (`TelegramService(app)`) when a token is configured.
 
 Delivery guarantees: an update is recorded before it is acknowledged (polling advances the offset
 after handling; the webhook answers 200 after handling), and replays are dropped by the store's dedup
@@ -20,7 +20,7 @@ import re
 import warnings
 from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -37,13 +37,16 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.app import App
 from bot.channels.telegram_format import CallbackKeys, keyboard, render_html, render_plain, split_message, without_row
 from bot.channels.telegram_inbound import CHANNEL, BotIdentity, incoming
 from bot.channels.telegram_throttle import Throttle
 from bot.config import ConfigError, TelegramConfig
+from bot.kb.model import KnowledgeBase
 from bot.outbox import Delivery, OutboxWorker, backoff
 from bot.types import Incoming
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and Telegram URLs contain the bot token.
@@ -154,7 +157,7 @@ class TelegramService:
             if await self._quietly(self.bot.set_my_commands(commands), "setMyCommands", timeout=15):
                 self.menu = menu
 
-    def knowledge_reloaded(self, kb: Any) -> None:
+    def knowledge_reloaded(self, kb: KnowledgeBase) -> None:
         """After `App.reload`: group messages and Telegram's menu follow the new commands in ui.yaml."""
         spec = kb.ui.get("commands") or {}
         self.commands = {name.lower() for name in spec}
@@ -445,19 +448,3 @@ def retry_seconds(exc: RetryAfter) -> float:
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
-
-def factory(app: App) -> TelegramService | None:
-    """`htx-bot run` calls this; an empty token means Telegram is off."""
-    if not app.config.telegram.enabled:
-        return None
-    return TelegramService(app)
-
-
-def _register() -> None:
-    from bot.server import SERVICES
-
-    if factory not in SERVICES:
-        SERVICES.append(factory)
-
-
-_register()

@@ -69,7 +69,7 @@ SESSION_KEY: Any = web.RequestKey("htx_console_session", Session) if hasattr(web
 
 
 def setup(webapp: web.Application, app: App) -> None:
-    """Add /console to the server; `bot.server.make_webapp` calls this after the web chat's setup."""
+    """Add /console to the server; `bot.app.make_webapp` calls this after the web chat's setup."""
     secret = access.load_secret(app.store)
     policy = Access(app.config.web.host, app.config.web.console_token, secret, clock=app.store.clock)
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
