@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.config import Config
 from bot.kb.loader import load
@@ -21,7 +21,7 @@ from bot.kb.model import KnowledgeBase
 from bot.search import Searcher
 from bot.store import Store
 from bot.textnorm import nfc
-from bot.types import Context, Effect, Handler, Incoming, Message, Outcome, Reply
+from bot.types import Context, DialogState, Effect, Handler, Incoming, Kind, Message, Outcome, Reply
 
 log = logging.getLogger(__name__)
 HandlerTable = Callable[[KnowledgeBase], dict[str, Handler]]
@@ -64,8 +64,9 @@ class Engine:
         handler_table: HandlerTable | None = None,
     ):
         if handler_table is None:
-            from handlers import handlers_for as handler_table
+            from handlers import handlers_for
 
+            handler_table = handlers_for
         self.handler_table: HandlerTable = handler_table
         self.knowledge = Knowledge.build(kb, handler_table, searcher)
         self.store = store
@@ -156,9 +157,9 @@ class Engine:
             if flood is not None:
                 # Over the limit: stored, not searched; said once per minute, then silence.
                 outcome = Outcome([Reply(ctx.t("too_fast"))] if flood == 1 else [], state=state,
-                                  meta={"kind": "rate_limited"})
+                                  meta={"kind": Kind.RATE_LIMITED})
             elif inc.attachment and not text and not inc.payload:
-                outcome = Outcome([Reply(ctx.t("unsupported"))], state=state, meta={"kind": "unsupported"})
+                outcome = Outcome([Reply(ctx.t("unsupported"))], state=state, meta={"kind": Kind.UNSUPPORTED})
             else:
                 outcome = self._run(ctx, state, msg, payload=inc.payload)
             if expired:
@@ -167,7 +168,8 @@ class Engine:
                 limit = self.config.search.max_question_chars
                 outcome.replies.insert(0, Reply(ctx.t("too_long", limit=limit)))
             ids = self.store.complete(
-                message_id, inc.channel, inc.user_key, outcome.replies, outcome.meta, outcome.state,
+                message_id, inc.channel, inc.user_key, outcome.replies, dict(outcome.meta),
+                dict(outcome.state) if outcome.state is not None else None,
                 extra_effects + outcome.effects,
             )
             return [Sent(i, r) for i, r in zip(ids, outcome.replies, strict=True)]
@@ -210,16 +212,16 @@ class Engine:
             message_text=message_text,
         )
 
-    def _active_state(self, channel: str, user_key: str) -> tuple[dict[str, Any] | None, bool]:
+    def _active_state(self, channel: str, user_key: str) -> tuple[DialogState | None, bool]:
         """The conversation in progress, or None; expired conversations are dropped (flag True)."""
         state, updated = self.store.dialog(channel, user_key)
-        if state is None:
+        if not isinstance(state, dict) or not isinstance(state.get("flow"), str):
             return None, False
         if self.clock() - updated > self.config.dialog.expiry_minutes * 60:
             return None, True
-        return state, False
+        return cast(DialogState, state), False
 
-    def _run(self, ctx: Context, state: dict[str, Any] | None, msg: Message, payload: str | None) -> Outcome:
+    def _run(self, ctx: Context, state: DialogState | None, msg: Message, payload: str | None) -> Outcome:
         """Route once, follow redirects, and decide which dialog state survives.
 
         The active conversation's own handler decides its next state (None ends it). Any other handler
@@ -245,7 +247,7 @@ class Engine:
             new_state = state
         return Outcome(replies=replies, state=new_state, meta=meta, effects=effects)
 
-    def _route(self, state: dict[str, Any] | None, msg: Message, payload: str | None) -> tuple[str, Message]:
+    def _route(self, state: DialogState | None, msg: Message, payload: str | None) -> tuple[str, Message]:
         if payload:
             name, _, arg = nfc(payload)[:200].partition(":")
             return name, Message(arg=arg, is_payload=True, message_id=msg.message_id)
@@ -263,7 +265,7 @@ class Engine:
             return state["flow"], msg
         return "faq", msg
 
-    def _call(self, name: str, ctx: Context, state: dict[str, Any] | None, msg: Message) -> Outcome:
+    def _call(self, name: str, ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
         handler = self.handlers.get(name)
         if handler is None:
             # An unknown or stale button: treat what is left as a question, never crash.

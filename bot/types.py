@@ -46,7 +46,7 @@ class Meta(TypedDict, total=False):
     entry_id: str | None
     score: float | None
     citations: list[dict[str, Any]]
-    alternatives: list[str]
+    alternatives: list[dict[str, Any]]  # other entries that fit: entry_id, score, citations
     verdict: str  # a self-check's result
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.kb.model import Entry
 from bot.search import ENTRY, INTENT, OUT_OF_SCOPE, Candidate
-from bot.types import Button, Context, DialogState, Effect, Kind, Message, Outcome, Reply
+from bot.types import Button, Context, DialogState, Effect, Kind, Message, Meta, Outcome, Reply
 from handlers.render import citations_data, entry_button, entry_reply
 
 MAX_CHOICES = 3
@@ -68,7 +70,7 @@ def decide(ctx: Context, results: list[Candidate], words: int = 2, other_subject
     return verdict, cands
 
 
-def _alternative(ctx: Context, entry_id: str, score: float) -> dict:
+def _alternative(ctx: Context, entry_id: str, score: float) -> dict[str, Any]:
     return {"entry_id": entry_id, "score": score, "citations": citations_data(ctx.kb.entries[entry_id])}
 
 
@@ -127,7 +129,7 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     wanted = ctx.searcher.triggered_intent(text)
     if wanted:
         # The member asked for a person: the whole message goes to that conversation as it is.
-        meta = {"kind": Kind.INTENT, "intent": wanted, "score": 1.0}
+        meta: Meta = {"kind": Kind.INTENT, "intent": wanted, "score": 1.0}
         return Outcome(meta=meta, redirect=f"intent:{wanted}:{message_id}")
     content = ctx.searcher.content_words(text)
     if not content:
@@ -137,7 +139,8 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     if refs:
         return article_answer(ctx, text, refs, message_id)
     if missing:
-        docs = "; ".join(f"{ctx.kb.document(d).short} có {ctx.kb.document(d).articles} điều" for d in missing)
+        found = [doc for doc in map(ctx.kb.document, missing) if doc is not None]
+        docs = "; ".join(f"{doc.short} có {doc.articles} điều" for doc in found)
         return Outcome([Reply(ctx.t("no_such_article", docs=docs))], meta={"kind": Kind.UNKNOWN, "score": 0.0})
     return answer_by_search(ctx, text, message_id, len(content))
 

@@ -283,6 +283,8 @@ class TelegramService:
 
     async def _on_button(self, update: Update) -> None:
         query = update.callback_query
+        if query is None:
+            return
         # Answer at once so the client stops its spinner, whatever happens next.
         await self._quietly(self.bot.answer_callback_query(query.id), "answerCallbackQuery")
         message = query.message
@@ -341,7 +343,8 @@ class TelegramService:
         return Delivery("sent", platform_id=str(last.message_id) if last else None)
 
     async def _send_part(self, chat_id: int, part: str, markup: Any) -> Message | Delivery:
-        text, parse_mode = render_html(part), ParseMode.HTML
+        text = render_html(part)
+        parse_mode: ParseMode | None = ParseMode.HTML
         for _ in range(3):
             await self.throttle.acquire(chat_id)
             try:

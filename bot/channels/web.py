@@ -10,7 +10,7 @@ import json
 import re
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from aiohttp import web
@@ -25,6 +25,8 @@ UID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_BODY = 64 * 1024
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC = Path(__file__).resolve().parent.parent / "static"
+
+R = TypeVar("R", bound=web.StreamResponse)
 
 APP_KEY = web.AppKey("htx_app", App)
 JINJA_KEY = web.AppKey("htx_jinja", jinja2.Environment)
@@ -53,7 +55,7 @@ def _uid(request: web.Request) -> tuple[str, bool]:
     return secrets.token_urlsafe(18), True
 
 
-def _with_cookie(response: web.StreamResponse, uid: str, new: bool) -> web.StreamResponse:
+def _with_cookie(response: R, uid: str, new: bool) -> R:
     if new:
         response.set_cookie(COOKIE, uid, max_age=365 * 24 * 3600, httponly=True, samesite="Strict")
     return response

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from bot.textnorm import nfc
-from bot.types import Effect, Outcome, Reply
+from bot.types import Effect, Meta, Outcome, Reply
 from handlers.selfcheck.render import View, prompt, quote
 from handlers.selfcheck.state import CheckState, Phase
 
@@ -72,7 +72,8 @@ def send(view: View, state: CheckState, message_id: int) -> Outcome:
                           "message_id": message_id}),
     ]
     reply = Reply(view.t("sc_sent", name=name, phone=phone))
-    return Outcome([reply], state=None, meta={**view.meta(), "verdict": result["verdict"]}, effects=effects)
+    meta: Meta = {**view.meta(), "verdict": result["verdict"]}
+    return Outcome([reply], state=None, meta=meta, effects=effects)
 
 
 def ticket_text(view: View, result: dict[str, Any], name: str, phone: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.textnorm import tokens
-from bot.types import Effect, Kind, Message, Outcome, Reply
+from bot.types import Effect, Kind, Message, Meta, Outcome, Reply
 from handlers import faq
 from handlers.selfcheck import contact, understand
 from handlers.selfcheck.render import (
@@ -181,7 +181,7 @@ def finish(view: View, state: CheckState, message_id: int) -> Outcome:
         "answers": check.answers_record(answers),
         "result": result,
     })]
-    meta = {**view.meta(), "verdict": result["verdict"]}
+    meta: Meta = {**view.meta(), "verdict": result["verdict"]}
     if not check.offer_send:
         return Outcome(replies, state=None, meta=meta, effects=effects)
     state = state.but(phase=Phase.SEND, ref=message_id, group=None)

@@ -79,7 +79,7 @@ class CheckState:
         if not raw or raw.get("flow") != check.name:
             return None
         try:
-            phase = Phase(raw.get("phase"))
+            phase = Phase(str(raw.get("phase")))
         except ValueError:
             return None
         step = check.step(raw.get("step"))

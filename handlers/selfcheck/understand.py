@@ -7,6 +7,7 @@ the rule is the longest phrase the text contains, and only if exactly one meanin
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.textnorm import tokens
@@ -70,7 +71,7 @@ def read(
         for phrase in phrases:
             if phrase and (len(phrase) > 1 or not multiword_nav_only):
                 add(candidates, phrase, Nav(action))
-    best_len, best = 0, set()
+    best_len, best = 0, set[Understood]()
     for phrase, target in candidates.items():
         if target is None or not _contains(words, phrase):
             continue
@@ -112,7 +113,7 @@ def yes_no_targets(check: Check) -> Targets:
     return targets
 
 
-def add(targets: Targets, phrase: tuple[str, ...] | list[str], target: Understood) -> None:
+def add(targets: Targets, phrase: Sequence[str], target: Understood) -> None:
     """Register a phrase; a phrase claimed by two different targets means nothing (None)."""
     key = tuple(phrase)
     if not key:
