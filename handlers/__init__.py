@@ -38,7 +38,11 @@ def selfcheck_names(kb: KnowledgeBase) -> list[str]:
 
 
 def handlers_for(kb: KnowledgeBase) -> dict[str, Handler]:
-    """The handler table for this knowledge base: the fixed handlers, "intent", and one self-check per file."""
+    """The handler table for this knowledge base: the fixed handlers, "intent", and one self-check per file.
+
+    A conversation the knowledge still names (a command, a menu button, an intent) whose file was removed
+    keeps a self-check handler too: it politely says the check is unavailable and ends any saved one.
+    """
     table = dict(FIXED)
     table["intent"] = intent
     for name in selfcheck_names(kb):
@@ -46,7 +50,20 @@ def handlers_for(kb: KnowledgeBase) -> dict[str, Handler]:
             log.warning("knowledge/selfchecks/%s.yaml: %r is already a handler; the file is not used", name, name)
             continue
         table[name] = selfcheck.handler(name)
+    for name in sorted(_named_conversations(kb) - set(table)):
+        table[name] = selfcheck.handler(name)
     return table
+
+
+def _named_conversations(kb: KnowledgeBase) -> set[str]:
+    """Handler names the knowledge points at: intents, and the targets of commands and menu buttons."""
+    payloads = [str((spec or {}).get("action") or "") for spec in (kb.ui.get("commands") or {}).values()]
+    payloads += [str(button[1]) for button in kb.ui.get("menu") or [] if len(button) > 1]
+    names = set(kb.intents)
+    for payload in payloads:
+        head, _, rest = payload.partition(":")
+        names.add(rest.partition(":")[0] if head == "intent" else head)
+    return {n for n in names if n}
 
 
 def intent(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
