@@ -215,7 +215,7 @@ class Engine:
     def _active_state(self, channel: str, user_key: str) -> tuple[DialogState | None, bool]:
         """The conversation in progress, or None; expired conversations are dropped (flag True)."""
         state, updated = self.store.dialog(channel, user_key)
-        if not isinstance(state, dict) or not isinstance(state.get("flow"), str):
+        if state is None:
             return None, False
         if self.clock() - updated > self.config.dialog.expiry_minutes * 60:
             return None, True

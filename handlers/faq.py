@@ -55,18 +55,18 @@ def examples(ctx: Context) -> Outcome:
 
 
 def decide(ctx: Context, results: list[Candidate], words: int = 2, other_subject: bool = False
-           ) -> tuple[str, list[Candidate]]:
+           ) -> tuple[Kind, list[Candidate]]:
     """answer | intent | clarify | unknown, with the candidates that support it.
 
     `words`: meaningful syllables in the question (one word is offered choices, never answered outright);
     `other_subject`: the question is about another kind of organisation (never answered from an entry).
     """
     verdict, cands = _decide(ctx, results)
-    if verdict in ("answer", "clarify") and cands[0].kind == ENTRY and other_subject:
-        return "unknown", []
-    if verdict == "answer" and words == 1 and cands[0].kind == ENTRY:
+    if verdict in (Kind.ANSWER, Kind.CLARIFY) and cands[0].kind == ENTRY and other_subject:
+        return Kind.UNKNOWN, []
+    if verdict == Kind.ANSWER and words == 1 and cands[0].kind == ENTRY:
         # One word ("vốn") matches too many entries to answer outright.
-        return "clarify", [c for c in cands if c.score >= ctx.config.search.clarify_threshold][:MAX_CHOICES]
+        return Kind.CLARIFY, [c for c in cands if c.score >= ctx.config.search.clarify_threshold][:MAX_CHOICES]
     return verdict, cands
 
 
@@ -74,26 +74,26 @@ def _alternative(ctx: Context, entry_id: str, score: float) -> dict[str, Any]:
     return {"entry_id": entry_id, "score": score, "citations": citations_data(ctx.kb.entries[entry_id])}
 
 
-def _decide(ctx: Context, results: list[Candidate]) -> tuple[str, list[Candidate]]:
+def _decide(ctx: Context, results: list[Candidate]) -> tuple[Kind, list[Candidate]]:
     cfg = ctx.config.search
     if not results:
-        return "unknown", []
+        return Kind.UNKNOWN, []
     useful = [c for c in results if c.kind != OUT_OF_SCOPE]
     if not useful:
-        return "unknown", []
+        return Kind.UNKNOWN, []
     best = useful[0]
     off_topic = max((c.score for c in results if c.kind == OUT_OF_SCOPE), default=0.0)
     if off_topic >= cfg.clarify_threshold and off_topic > best.score - cfg.margin:
         # As close to a known off-topic subject (prices, weather, land titles...) as to any entry.
-        return "unknown", []
+        return Kind.UNKNOWN, []
     if best.coverage < cfg.min_coverage:
         # Much of the question is about something no entry talks about: say so rather than guess.
-        return "unknown", []
+        return Kind.UNKNOWN, []
     if best.score >= cfg.answer_threshold:
-        return ("intent" if best.kind == INTENT else "answer"), useful
+        return (Kind.INTENT if best.kind == INTENT else Kind.ANSWER), useful
     if best.score >= cfg.clarify_threshold:
-        return "clarify", [c for c in useful if c.score >= cfg.clarify_threshold][:MAX_CHOICES]
-    return "unknown", []
+        return Kind.CLARIFY, [c for c in useful if c.score >= cfg.clarify_threshold][:MAX_CHOICES]
+    return Kind.UNKNOWN, []
 
 
 def article_answer(ctx: Context, text: str, refs: list[tuple[str, int]], message_id: int) -> Outcome:
@@ -150,13 +150,13 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
     verdict, cands = decide(ctx, results, words, ctx.searcher.about_other_subject(text))
     alternatives = [c for c in cands[1:] if c.kind == ENTRY and c.score >= ctx.config.search.clarify_threshold]
     alt_data = [_alternative(ctx, c.key, c.score) for c in alternatives[:MAX_CHOICES]]
-    if verdict == "intent":
+    if verdict == Kind.INTENT:
         top = cands[0]
         return Outcome(
             meta={"kind": Kind.INTENT, "intent": top.key, "score": top.score, "alternatives": alt_data},
             redirect=f"intent:{top.key}",
         )
-    if verdict == "answer":
+    if verdict == Kind.ANSWER:
         top = cands[0]
         entry = ctx.kb.entries[top.key]
         extra = [ctx.kb.entries[c.key] for c in alternatives[:2]]
@@ -171,7 +171,7 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
             meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": top.score,
                   "citations": citations_data(entry), "alternatives": alt_data},
         )
-    if verdict == "clarify":
+    if verdict == Kind.CLARIFY:
         buttons = []
         for c in cands:
             if c.kind == ENTRY:
