@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from aiohttp import web
-
 from bot.config import Config, ConfigError, load_config
 from bot.engine import Engine, Knowledge
 from bot.kb.loader import load
@@ -23,6 +21,8 @@ from bot.kb.model import KnowledgeBase
 from bot.store import Store
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from bot.channels.telegram import TelegramService
     from bot.channels.zalo import ZaloService
 
@@ -150,7 +150,7 @@ def services(app: App, channels: list[Channel] | None = None) -> list[Service]:
             ) from exc
         try:
             made.append(factory(app))
-        except ConfigError as exc:
+        except Exception as exc:  # a bad setting: ConfigError, or the library refusing it
             raise ConfigError(f"{channel.name} is configured but cannot start: {exc}") from exc
     return made
 
@@ -161,6 +161,8 @@ def services(app: App, channels: list[Channel] | None = None) -> list[Service]:
 def make_webapp(app: App, channel_services: list[Service]) -> web.Application:
     """The shared aiohttp application: web chat and staff console (when the web is on), then each
     channel's routes (webhooks). Routes only; `with_lifecycles` adds starting and stopping."""
+    from aiohttp import web  # here, not at the top: `htx-bot ask` and the tests of answers need no server
+
     from bot.channels import web as web_channel
     from bot.console import views as console
 
@@ -182,7 +184,7 @@ def with_lifecycles(webapp: web.Application, app: App, channel_services: list[Se
     return webapp
 
 
-Lifecycle = Callable[[web.Application], AsyncIterator[None]]
+Lifecycle = Callable[["web.Application"], AsyncIterator[None]]
 
 
 def _store_context(app: App) -> Lifecycle:

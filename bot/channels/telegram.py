@@ -20,7 +20,7 @@ import re
 import warnings
 from collections.abc import Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -37,6 +37,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.channels import Host
 from bot.channels.telegram_format import CallbackKeys, keyboard, render_html, render_plain, split_message, without_row
 from bot.channels.telegram_inbound import CHANNEL, BotIdentity, incoming
 from bot.channels.telegram_throttle import Throttle
@@ -44,9 +45,6 @@ from bot.config import ConfigError, TelegramConfig
 from bot.kb.model import KnowledgeBase
 from bot.outbox import Delivery, OutboxWorker, backoff
 from bot.types import Incoming
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and Telegram URLs contain the bot token.
@@ -69,7 +67,7 @@ class TelegramService:
 
     def __init__(
         self,
-        app: App,
+        app: Host,
         bot: Bot | None = None,
         throttle: Throttle | None = None,
         poll_timeout: int = 25,

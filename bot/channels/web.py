@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import jinja2
 from aiohttp import web
 
-from bot.app import App
+from bot.channels import Host
 from bot.markup import to_html
 from bot.types import Incoming
 
@@ -28,7 +28,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 
 R = TypeVar("R", bound=web.StreamResponse)
 
-APP_KEY = web.AppKey("htx_app", App)
+APP_KEY = web.AppKey("htx_app", Host)
 JINJA_KEY = web.AppKey("htx_jinja", jinja2.Environment)
 
 
@@ -36,7 +36,7 @@ def environment() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
 
 
-def setup(webapp: web.Application, app: App) -> None:
+def setup(webapp: web.Application, app: Host) -> None:
     webapp[APP_KEY] = app
     if JINJA_KEY not in webapp:
         webapp[JINJA_KEY] = environment()

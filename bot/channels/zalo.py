@@ -12,20 +12,18 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from bot.channels import Host
 from bot.channels import zalo_webhook as hook
 from bot.channels.zalo_api import TokenManager, ZaloAPI
 from bot.config import ZaloConfig
 from bot.markup import split, to_plain
 from bot.outbox import Delivery, OutboxWorker
 from bot.types import Incoming
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +69,7 @@ class ZaloService:
 
     name = "Zalo OA"
 
-    def __init__(self, app: App, poll_interval: float = 0.5):
+    def __init__(self, app: Host, poll_interval: float = 0.5):
         self.app = app
         self.config = app.config.zalo
         self.store = app.store
