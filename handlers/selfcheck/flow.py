@@ -123,7 +123,7 @@ def advance(view: View, state: CheckState, message_id: int) -> Outcome:
     return prompt(view, state.but(step=nxt.id))
 
 
-def help_(view: View, state: CheckState, rest: str = "", message_id: int = 0) -> Outcome:
+def help_(view: View, state: CheckState, rest: str, message_id: int) -> Outcome:
     replies = [explanation_reply(view, view.step(state.step)), question_reply(view, state)]
     return Outcome(replies, state=state.to_json(), meta=view.meta())
 
@@ -132,7 +132,7 @@ def skip(view: View, state: CheckState, rest: str, message_id: int) -> Outcome:
     return advance(view, state.answered(state.step, SKIPPED), message_id)
 
 
-def back(view: View, state: CheckState, rest: str = "", message_id: int = 0) -> Outcome:
+def back(view: View, state: CheckState, rest: str, message_id: int) -> Outcome:
     if state.group:
         return prompt(view, state.but(group=None))
     if not state.trail:
