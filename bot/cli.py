@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from bot.config import ConfigError, load_config
+from bot.config import Config, ConfigError, load_config
 from bot.kb.loader import KnowledgeError
+from bot.types import Kind
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.engine import Engine
+
+# What `htx-bot ask --json` reports a question led to; anything else reads as unknown.
+ASKED_KINDS = (Kind.ANSWER, Kind.CLARIFY, Kind.UNKNOWN, Kind.INTENT)
 
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False), default=None,
@@ -18,19 +26,19 @@ config_option = click.option(
 )
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(2)
 
 
-def _config(config_path: str | None):
+def _config(config_path: str | None) -> Config:
     try:
         return load_config(config_path)
     except ConfigError as exc:
         _fail(str(exc))
 
 
-def _engine_for_questions(config_path: str | None):
+def _engine_for_questions(config_path: str | None) -> App:
     """An engine over an in-memory store: asking never writes to the real database."""
     from bot.app import build
 
@@ -56,7 +64,7 @@ def run(config_path: str | None) -> None:
     config = _config(config_path)
     try:
         serve(config)
-    except KnowledgeError as exc:
+    except (KnowledgeError, ConfigError) as exc:  # e.g. a channel configured but unable to start
         _fail(f"refusing to start: {exc}")
 
 
@@ -139,12 +147,13 @@ def _batch_items(path: Path, province: str | None):
             yield line, province
 
 
-def answer_json(engine, question: str, province: str | None) -> dict[str, Any]:
+def answer_json(engine: Engine, question: str, province: str | None) -> dict[str, Any]:
     outcome = engine.preview(question, province=province)
     meta = outcome.meta
+    kind = meta.get("kind")
     return {
         "question": question,
-        "kind": meta.get("kind") if meta.get("kind") in ("answer", "clarify", "unknown", "intent") else "unknown",
+        "kind": str(kind) if kind in ASKED_KINDS else str(Kind.UNKNOWN),
         "intent": meta.get("intent"),
         "entry_id": meta.get("entry_id"),
         "score": meta.get("score"),

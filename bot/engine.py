@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.config import Config
 from bot.db import Store
@@ -22,9 +22,10 @@ from bot.kb.loader import load
 from bot.kb.model import KnowledgeBase
 from bot.search import Searcher
 from bot.textnorm import nfc
-from bot.types import Context, Incoming, Message, Outcome, Reply
+from bot.types import Context, DialogState, Handler, Incoming, Kind, Message, Outcome, Reply
 
 log = logging.getLogger(__name__)
+HandlerTable = Callable[[KnowledgeBase], dict[str, Handler]]
 MAX_REDIRECTS = 3
 # Hard cap on what we even look at; the configured question limit is lower.
 MAX_STORED_CHARS = 8000
@@ -45,11 +46,12 @@ class Knowledge:
     kb: KnowledgeBase
     searcher: Searcher
     commands: dict[str, str]
+    handlers: dict[str, Handler]  # from the knowledge too: one self-check per knowledge/selfchecks/ file
 
     @classmethod
-    def build(cls, kb: KnowledgeBase, searcher: Searcher | None = None) -> Knowledge:
+    def build(cls, kb: KnowledgeBase, table: HandlerTable, searcher: Searcher | None = None) -> Knowledge:
         commands = {name: spec["action"] for name, spec in (kb.ui.get("commands") or {}).items()}
-        return cls(kb, searcher or Searcher(kb), commands)
+        return cls(kb, searcher or Searcher(kb), commands, table(kb))
 
 
 class Engine:
@@ -60,14 +62,17 @@ class Engine:
         config: Config,
         searcher: Searcher | None = None,
         clock: Callable[[], float] = time.time,
+        handler_table: HandlerTable | None = None,
     ):
-        from handlers import HANDLERS
+        if handler_table is None:
+            from handlers import handlers_for
 
-        self.knowledge = Knowledge.build(kb, searcher)
+            handler_table = handlers_for
+        self.handler_table: HandlerTable = handler_table
+        self.knowledge = Knowledge.build(kb, handler_table, searcher)
         self.store = store
         self.config = config
         self.clock = clock
-        self.handlers = HANDLERS
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -81,13 +86,17 @@ class Engine:
     def commands(self) -> dict[str, str]:
         return self.knowledge.commands
 
+    @property
+    def handlers(self) -> dict[str, Handler]:
+        return self.knowledge.handlers
+
     # --- public API -------------------------------------------------------------------------------
 
     def prepare(self, directory: Path | str | None = None) -> Knowledge:
         """Load and index knowledge/ without touching what is answering now: CPU work (~0.3 s), safe in
         a worker thread. Raises KnowledgeError naming every error."""
         overlay = self.config.knowledge.overlay_path or None
-        return Knowledge.build(load(directory or self.config.knowledge.path or None, overlay))
+        return Knowledge.build(load(directory or self.config.knowledge.path or None, overlay), self.handler_table)
 
     def install(self, knowledge: Knowledge) -> KnowledgeBase:
         """Answer from `knowledge` from the next message on. One assignment: call it on the thread that
@@ -164,9 +173,9 @@ class Engine:
             if flood is not None:
                 # Over the limit: stored, not searched; said once per minute, then silence.
                 outcome = Outcome([Reply(ctx.t("too_fast"))] if flood == 1 else [], state=state,
-                                  meta={"kind": "rate_limited"})
+                                  meta={"kind": Kind.RATE_LIMITED})
             elif inc.attachment and not text and not inc.payload:
-                outcome = Outcome([Reply(ctx.t("unsupported"))], state=state, meta={"kind": "unsupported"})
+                outcome = Outcome([Reply(ctx.t("unsupported"))], state=state, meta={"kind": Kind.UNSUPPORTED})
             else:
                 outcome = self._run(ctx, state, msg, payload=inc.payload)
             if expired:
@@ -175,7 +184,8 @@ class Engine:
                 limit = self.config.search.max_question_chars
                 outcome.replies.insert(0, Reply(ctx.t("too_long", limit=limit)))
             ids = self.store.complete(
-                message_id, inc.channel, inc.user_key, outcome.replies, outcome.meta, outcome.state,
+                message_id, inc.channel, inc.user_key, outcome.replies, dict(outcome.meta),
+                dict(outcome.state) if outcome.state is not None else None,
                 extra_effects + outcome.effects,
             )
             return [Sent(i, r) for i, r in zip(ids, outcome.replies, strict=True)]
@@ -218,16 +228,16 @@ class Engine:
             message_text=message_text,
         )
 
-    def _active_state(self, channel: str, user_key: str) -> tuple[dict[str, Any] | None, bool]:
+    def _active_state(self, channel: str, user_key: str) -> tuple[DialogState | None, bool]:
         """The conversation in progress, or None; expired conversations are dropped (flag True)."""
         state, updated = self.store.dialog(channel, user_key)
         if state is None:
             return None, False
         if self.clock() - updated > self.config.dialog.expiry_minutes * 60:
             return None, True
-        return state, False
+        return cast(DialogState, state), False
 
-    def _run(self, ctx: Context, state: dict[str, Any] | None, msg: Message, payload: str | None) -> Outcome:
+    def _run(self, ctx: Context, state: DialogState | None, msg: Message, payload: str | None) -> Outcome:
         """Route once, follow redirects, and decide which dialog state survives.
 
         The active conversation's own handler decides its next state (None ends it). Any other handler
@@ -253,7 +263,7 @@ class Engine:
             new_state = state
         return Outcome(replies=replies, state=new_state, meta=meta, effects=effects)
 
-    def _route(self, state: dict[str, Any] | None, msg: Message, payload: str | None) -> tuple[str, Message]:
+    def _route(self, state: DialogState | None, msg: Message, payload: str | None) -> tuple[str, Message]:
         if payload:
             name, _, arg = nfc(payload)[:200].partition(":")
             return name, Message(arg=arg, is_payload=True, message_id=msg.message_id)
@@ -271,7 +281,7 @@ class Engine:
             return state["flow"], msg
         return "faq", msg
 
-    def _call(self, name: str, ctx: Context, state: dict[str, Any] | None, msg: Message) -> Outcome:
+    def _call(self, name: str, ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
         handler = self.handlers.get(name)
         if handler is None:
             # An unknown or stale button: treat what is left as a question, never crash.

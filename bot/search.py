@@ -135,8 +135,9 @@ class Searcher:
             for i, item in enumerate(self.items)
             for p in item.phrasings
         ]
-        self.db["phrasings"].insert_all(rows)
-        self.db["phrasings"].enable_fts(["text"], tokenize="unicode61 remove_diacritics 2")
+        table = self.db.table("phrasings")
+        table.insert_all(rows)
+        table.enable_fts(["text"], tokenize="unicode61 remove_diacritics 2")
 
     # --- query --------------------------------------------------------------------------------------
 

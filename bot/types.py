@@ -2,11 +2,71 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Required, TypedDict
 
-from bot.effects import Effect  # noqa: F401  (re-exported: the typed effects of bot/effects.py)
+from bot.config import Config
+from bot.effects import Effect
+from bot.kb.model import KnowledgeBase
+from bot.search import Searcher
+
+
+class Kind(enum.StrEnum):
+    """What a turn was, as stored with the message and printed by `htx-bot ask --json`.
+
+    str-valued: a Kind is written and compared as its plain string ("answer"), so stored rows, reports
+    and JSON keep the same words.
+    """
+
+    ANSWER = "answer"  # an entry answered the question, with its sources
+    CLARIFY = "clarify"  # several entries fit: the member picks one
+    UNKNOWN = "unknown"  # nothing fits well enough
+    INTENT = "intent"  # the question started a conversation (staff, a self-check)
+    INFO = "info"  # examples, empty question
+    SELFCHECK = "selfcheck"
+    START = "start"
+    MENU = "menu"
+    HELP = "help"
+    CANCEL = "cancel"
+    SMALLTALK = "smalltalk"
+    FEEDBACK = "feedback"
+    STAFF = "staff"
+    PROVINCE = "province"
+    PRIVACY = "privacy"
+    RATE_LIMITED = "rate_limited"
+    UNSUPPORTED = "unsupported"
+
+
+class Meta(TypedDict, total=False):
+    """What a turn is recorded as (bot/store.py writes these to the message row)."""
+
+    kind: Kind
+    intent: str | None
+    entry_id: str | None
+    score: float | None
+    citations: list[dict[str, Any]]
+    alternatives: list[dict[str, Any]]  # other entries that fit: entry_id, score, citations
+    verdict: str  # a self-check's result
+
+
+class DialogState(TypedDict, total=False):
+    """The conversation in progress, as stored (JSON) between messages: `flow` names its handler.
+
+    The other keys are the self-check's (handlers/selfcheck/state.py reads and writes them).
+    """
+
+    flow: Required[str]
+    phase: str
+    step: str
+    group: str | None
+    trail: list[str]
+    answers: dict[str, str]
+    ref: int
+    name: str
+    phone: str
+
 
 
 @dataclass(frozen=True)
@@ -40,8 +100,8 @@ class Incoming:
 @dataclass
 class Outcome:
     replies: list[Reply] = field(default_factory=list)
-    state: dict[str, Any] | None = None  # this handler's conversation state; None = none of its own
-    meta: dict[str, Any] = field(default_factory=dict)  # kind, intent, entry_id, score, citations, ...
+    state: DialogState | None = None  # this handler's conversation state; None = none of its own
+    meta: Meta = field(default_factory=lambda: Meta())
     effects: list[Effect] = field(default_factory=list)
     redirect: str | None = None  # a payload to dispatch next, e.g. "intent:eligibility"
     end_dialog: bool = False  # end the active conversation even though another handler answered
@@ -61,9 +121,9 @@ class Message:
 class Context:
     """Everything a handler may use; handlers get no channel, HTTP client or SQL."""
 
-    kb: Any  # bot.kb.model.KnowledgeBase
-    searcher: Any  # bot.search.Searcher
-    config: Any  # bot.config.Config
+    kb: KnowledgeBase
+    searcher: Searcher
+    config: Config
     user: dict[str, Any]
     now: float
     message_text: Callable[[int], str | None] = lambda _id: None
@@ -82,4 +142,4 @@ class Context:
         return self.kb.texts[key].format(**values)
 
 
-Handler = Callable[[Context, dict | None, Message], Outcome]
+Handler = Callable[[Context, DialogState | None, Message], Outcome]

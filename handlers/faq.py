@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.effects import OpenTicket
 from bot.kb.model import Entry
 from bot.search import ENTRY, INTENT, OUT_OF_SCOPE, Candidate
-from bot.types import Button, Context, Message, Outcome, Reply
+from bot.types import Button, Context, DialogState, Kind, Message, Meta, Outcome, Reply
 from handlers.render import citations_data, detail_reply, entry_button, entry_reply, history_reply
 
 MAX_CHOICES = 3
 
 
-def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     if msg.is_payload:
         kind, _, rest = msg.arg.partition(":")
         if kind == "e":
@@ -21,10 +23,10 @@ def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
         if kind == "examples":
             return examples(ctx)
         if not msg.text:
-            return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+            return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.INFO})
     text = msg.text.strip()
     if not text:
-        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.INFO})
     return answer(ctx, text, msg.message_id)
 
 
@@ -39,13 +41,13 @@ def visible(ctx: Context, entry: Entry | None) -> bool:
 def show_entry(ctx: Context, entry_id: str, msg: Message) -> Outcome:
     entry = ctx.kb.entries.get(entry_id)
     if entry is None:
-        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.INFO})
     # No province check here: the entry's button was offered by the bot (search had already decided it
     # fits, e.g. because the question named the province).
     related = [ctx.kb.entries[r] for r in entry.related if visible(ctx, ctx.kb.entries.get(r))][:2]
     return Outcome(
         [entry_reply(ctx, entry, msg.message_id, related)],
-        meta={"kind": "answer", "entry_id": entry.id, "score": 1.0, "citations": citations_data(entry)},
+        meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": 1.0, "citations": citations_data(entry)},
     )
 
 
@@ -53,58 +55,58 @@ def show_more(ctx: Context, kind: str, entry_id: str) -> Outcome:
     """The 'Xem chi tiết' (d) and 'Luật 2012 quy định thế nào' (h) buttons under an answer."""
     entry = ctx.kb.entries.get(entry_id)
     if entry is None:
-        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "info"})
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.INFO})
     reply = detail_reply(ctx, entry) if kind == "d" else history_reply(ctx, entry)
-    return Outcome([reply], meta={"kind": "answer", "entry_id": entry.id, "score": 1.0,
+    return Outcome([reply], meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": 1.0,
                                   "citations": citations_data(entry)})
 
 
 def examples(ctx: Context) -> Outcome:
     ids = ctx.kb.ui.get("examples") or []
     buttons = [[entry_button(ctx.kb.entries[i])] for i in ids if i in ctx.kb.entries]
-    return Outcome([Reply(ctx.kb.ui.get("examples_text", ctx.t("empty")), buttons)], meta={"kind": "info"})
+    return Outcome([Reply(ctx.kb.ui.get("examples_text", ctx.t("empty")), buttons)], meta={"kind": Kind.INFO})
 
 
 def decide(ctx: Context, results: list[Candidate], words: int = 2, other_subject: bool = False
-           ) -> tuple[str, list[Candidate]]:
+           ) -> tuple[Kind, list[Candidate]]:
     """answer | intent | clarify | unknown, with the candidates that support it.
 
     `words`: meaningful syllables in the question (one word is offered choices, never answered outright);
     `other_subject`: the question is about another kind of organisation (never answered from an entry).
     """
     verdict, cands = _decide(ctx, results)
-    if verdict in ("answer", "clarify") and cands[0].kind == ENTRY and other_subject:
-        return "unknown", []
-    if verdict == "answer" and words == 1 and cands[0].kind == ENTRY:
+    if verdict in (Kind.ANSWER, Kind.CLARIFY) and cands[0].kind == ENTRY and other_subject:
+        return Kind.UNKNOWN, []
+    if verdict == Kind.ANSWER and words == 1 and cands[0].kind == ENTRY:
         # One word ("vốn") matches too many entries to answer outright.
-        return "clarify", [c for c in cands if c.score >= ctx.config.search.clarify_threshold][:MAX_CHOICES]
+        return Kind.CLARIFY, [c for c in cands if c.score >= ctx.config.search.clarify_threshold][:MAX_CHOICES]
     return verdict, cands
 
 
-def _alternative(ctx: Context, entry_id: str, score: float) -> dict:
+def _alternative(ctx: Context, entry_id: str, score: float) -> dict[str, Any]:
     return {"entry_id": entry_id, "score": score, "citations": citations_data(ctx.kb.entries[entry_id])}
 
 
-def _decide(ctx: Context, results: list[Candidate]) -> tuple[str, list[Candidate]]:
+def _decide(ctx: Context, results: list[Candidate]) -> tuple[Kind, list[Candidate]]:
     cfg = ctx.config.search
     if not results:
-        return "unknown", []
+        return Kind.UNKNOWN, []
     useful = [c for c in results if c.kind != OUT_OF_SCOPE]
     if not useful:
-        return "unknown", []
+        return Kind.UNKNOWN, []
     best = useful[0]
     off_topic = max((c.score for c in results if c.kind == OUT_OF_SCOPE), default=0.0)
     if off_topic >= cfg.clarify_threshold and off_topic > best.score - cfg.margin:
         # As close to a known off-topic subject (prices, weather, land titles...) as to any entry.
-        return "unknown", []
+        return Kind.UNKNOWN, []
     if best.coverage < cfg.min_coverage:
         # Much of the question is about something no entry talks about: say so rather than guess.
-        return "unknown", []
+        return Kind.UNKNOWN, []
     if best.score >= cfg.answer_threshold:
-        return ("intent" if best.kind == INTENT else "answer"), useful
+        return (Kind.INTENT if best.kind == INTENT else Kind.ANSWER), useful
     if best.score >= cfg.clarify_threshold:
-        return "clarify", [c for c in useful if c.score >= cfg.clarify_threshold][:MAX_CHOICES]
-    return "unknown", []
+        return Kind.CLARIFY, [c for c in useful if c.score >= cfg.clarify_threshold][:MAX_CHOICES]
+    return Kind.UNKNOWN, []
 
 
 def article_answer(ctx: Context, text: str, refs: list[tuple[str, int]], message_id: int) -> Outcome:
@@ -131,7 +133,7 @@ def article_answer(ctx: Context, text: str, refs: list[tuple[str, int]], message
         reply.text = ctx.t("article_more") + "\n\n" + reply.text
     return Outcome(
         [reply],
-        meta={"kind": "answer", "entry_id": entry.id, "score": round(min(1.0, rank(entry.id)), 4),
+        meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": round(min(1.0, rank(entry.id)), 4),
               "citations": citations_data(entry), "alternatives": alt},
     )
 
@@ -140,18 +142,19 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     wanted = ctx.searcher.triggered_intent(text)
     if wanted:
         # The member asked for a person: the whole message goes to that conversation as it is.
-        meta = {"kind": "intent", "intent": wanted, "score": 1.0}
+        meta: Meta = {"kind": Kind.INTENT, "intent": wanted, "score": 1.0}
         return Outcome(meta=meta, redirect=f"intent:{wanted}:{message_id}")
     content = ctx.searcher.content_words(text)
     if not content:
         # "ạ", "4", "?", an emoji: nothing to look up, so ask for a question rather than guess.
-        return Outcome([Reply(ctx.t("empty"))], meta={"kind": "unknown", "score": 0.0})
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.UNKNOWN, "score": 0.0})
     refs, missing = ctx.searcher.article_refs(text)
     if refs:
         return article_answer(ctx, text, refs, message_id)
     if missing:
-        docs = "; ".join(f"{ctx.kb.document(d).short} có {ctx.kb.document(d).articles} điều" for d in missing)
-        return Outcome([Reply(ctx.t("no_such_article", docs=docs))], meta={"kind": "unknown", "score": 0.0})
+        found = [doc for doc in map(ctx.kb.document, missing) if doc is not None]
+        docs = "; ".join(f"{doc.short} có {doc.articles} điều" for doc in found)
+        return Outcome([Reply(ctx.t("no_such_article", docs=docs))], meta={"kind": Kind.UNKNOWN, "score": 0.0})
     return answer_by_search(ctx, text, message_id, len(content))
 
 
@@ -160,13 +163,13 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
     verdict, cands = decide(ctx, results, words, ctx.searcher.about_other_subject(text))
     alternatives = [c for c in cands[1:] if c.kind == ENTRY and c.score >= ctx.config.search.clarify_threshold]
     alt_data = [_alternative(ctx, c.key, c.score) for c in alternatives[:MAX_CHOICES]]
-    if verdict == "intent":
+    if verdict == Kind.INTENT:
         top = cands[0]
         return Outcome(
-            meta={"kind": "intent", "intent": top.key, "score": top.score, "alternatives": alt_data},
+            meta={"kind": Kind.INTENT, "intent": top.key, "score": top.score, "alternatives": alt_data},
             redirect=f"intent:{top.key}",
         )
-    if verdict == "answer":
+    if verdict == Kind.ANSWER:
         top = cands[0]
         entry = ctx.kb.entries[top.key]
         extra = [ctx.kb.entries[c.key] for c in alternatives[:2]]
@@ -177,10 +180,10 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
                             hedge=top.score < ctx.config.search.confident_threshold)
         return Outcome(
             [reply],
-            meta={"kind": "answer", "entry_id": entry.id, "score": top.score,
+            meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": top.score,
                   "citations": citations_data(entry), "alternatives": alt_data},
         )
-    if verdict == "clarify":
+    if verdict == Kind.CLARIFY:
         buttons = []
         for c in cands:
             if c.kind == ENTRY:
@@ -192,7 +195,7 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
         clar_alts = [_alternative(ctx, c.key, c.score) for c in cands if c.kind == ENTRY]
         return Outcome(
             [Reply(ctx.t("clarify"), buttons)],
-            meta={"kind": "clarify", "score": cands[0].score, "alternatives": clar_alts},
+            meta={"kind": Kind.CLARIFY, "score": cands[0].score, "alternatives": clar_alts},
         )
     return not_sure(ctx, text, results[0].score if results else 0.0)
 
@@ -200,6 +203,6 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
 def not_sure(ctx: Context, text: str, score: float) -> Outcome:
     return Outcome(
         [Reply(ctx.t("unknown"))],
-        meta={"kind": "unknown", "score": score},
+        meta={"kind": Kind.UNKNOWN, "score": score},
         effects=[OpenTicket("unknown", text)],
     )

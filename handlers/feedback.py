@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from bot.effects import Effect, OpenTicket, RecordFeedback
-from bot.types import Context, Message, Outcome, Reply
+from bot.types import Context, DialogState, Kind, Message, Outcome, Reply
 
 
-def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     sign, _, target = msg.arg.partition(":")
     if sign not in ("+", "-") or not target.isdigit():
-        return Outcome([Reply(ctx.t("feedback_unknown"))], meta={"kind": "feedback"})
+        return Outcome([Reply(ctx.t("feedback_unknown"))], meta={"kind": Kind.FEEDBACK})
     target_id = int(target)
     question = ctx.message_text(target_id)
     if question is None:
-        return Outcome([Reply(ctx.t("feedback_unknown"))], meta={"kind": "feedback"})
+        return Outcome([Reply(ctx.t("feedback_unknown"))], meta={"kind": Kind.FEEDBACK})
     value = 1 if sign == "+" else -1
     effects: list[Effect] = [RecordFeedback(target_id, value)]
     if value > 0:
-        return Outcome([Reply(ctx.t("feedback_thanks"))], meta={"kind": "feedback"}, effects=effects)
+        return Outcome([Reply(ctx.t("feedback_thanks"))], meta={"kind": Kind.FEEDBACK}, effects=effects)
     effects.append(OpenTicket("negative_feedback", question, message_id=target_id))
-    return Outcome([Reply(ctx.t("feedback_sorry"))], meta={"kind": "feedback"}, effects=effects)
+    return Outcome([Reply(ctx.t("feedback_sorry"))], meta={"kind": Kind.FEEDBACK}, effects=effects)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bot.effects import UpdateProfile
-from bot.types import Context, Message, Outcome, Reply
+from bot.types import Context, DialogState, Kind, Message, Outcome, Reply
 
 FLOW = "province"
 
 
-def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     if msg.is_payload:
         action, _, rest = msg.arg.partition(":")
         if action == "ask" and not rest:
@@ -20,7 +20,7 @@ def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
 
 
 def _ask(ctx: Context) -> Outcome:
-    return Outcome([Reply(ctx.t("province_ask"))], state={"flow": FLOW}, meta={"kind": "province"})
+    return Outcome([Reply(ctx.t("province_ask"))], state={"flow": FLOW}, meta={"kind": Kind.PROVINCE})
 
 
 def _set(ctx: Context, text: str) -> Outcome:
@@ -29,14 +29,14 @@ def _set(ctx: Context, text: str) -> Outcome:
         return Outcome(
             [Reply(ctx.t("province_unknown", text=text.strip()[:60]))],
             state={"flow": FLOW},
-            meta={"kind": "province"},
+            meta={"kind": Kind.PROVINCE},
         )
     lines = [ctx.t("province_set", province=prov.name)]
     if prov.merged_into and prov.merged_into in ctx.kb.provinces:
         lines.append(ctx.t("province_merged", old=prov.name, new=ctx.kb.provinces[prov.merged_into].name))
     return Outcome(
         [Reply(" ".join(lines))],
-        meta={"kind": "province"},
+        meta={"kind": Kind.PROVINCE},
         effects=[UpdateProfile(province=prov.name)],
         end_dialog=True,
     )

@@ -7,9 +7,10 @@ rule), at most one plain "whom to ask" line, and the sources of today's rule. Th
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from bot.kb.model import Citation, Entry, KnowledgeBase
+from bot.kb.model import Citation, Document, Entry, KnowledgeBase
 from bot.kb.style import states_repealed_first
 from bot.types import Button, Context, Reply
 
@@ -51,11 +52,20 @@ def sources_line(ctx: Context, citations: tuple[Citation, ...] | list[Citation],
     for number, places in groups.items():
         shown = places[:places_per_doc] if places_per_doc else places
         text = f"{', '.join(shown)} {_doc_name(ctx.kb, number)}".strip()
-        doc = ctx.kb.document(number)
-        if doc and not doc.in_force:
-            since = f" từ {vn_date(doc.expired)}" if doc.expired else ""
-            text += " " + ctx.t("outdated_doc", short=doc.short, since=since)
-        parts.append(text)
+        parts.append(text + outdated_note(ctx, ctx.kb.document(number)))
+    return sources_sentence(ctx, parts)
+
+
+def outdated_note(ctx: Context, doc: Document | None) -> str:
+    """' (đã hết hiệu lực từ …)' after a document no longer in force; '' otherwise."""
+    if doc is None or doc.in_force:
+        return ""
+    since = f" từ {vn_date(doc.expired)}" if doc.expired else ""
+    return " " + ctx.t("outdated_doc", short=doc.short, since=since)
+
+
+def sources_sentence(ctx: Context, parts: list[str]) -> str:
+    """'Nguồn: a; b.' — the one form every answer and self-check uses."""
     return f"{ctx.t('sources')} " + "; ".join(parts) + "."
 
 
@@ -151,6 +161,9 @@ def citations_data(entry: Entry) -> list[dict[str, Any]]:
     return [c.as_dict() for c in entry.citations]
 
 
-def vn_date(iso: str) -> str:
-    y, m, d = iso.split("-")
+def vn_date(value: dt.date | str) -> str:
+    """2024-07-01 (a date or its ISO text) → 01/07/2024."""
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    y, m, d = str(value).split("-")
     return f"{d}/{m}/{y}"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bot.effects import OpenTicket
-from bot.types import Context, Message, Outcome, Reply
+from bot.types import Context, DialogState, Kind, Message, Outcome, Reply
 
 FLOW = "staff"
 
 
-def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     if msg.is_payload:
         action, _, rest = msg.arg.partition(":")
         if action in ("q", "start") and rest.isdigit():
@@ -16,17 +16,17 @@ def handle(ctx: Context, state: dict | None, msg: Message) -> Outcome:
             if question:
                 return _send(ctx, question, int(rest))
         # "start", or a question we can no longer find: ask for it.
-        return Outcome([Reply(ctx.t("staff_ask"))], state={"flow": FLOW}, meta={"kind": "intent", "intent": "staff"})
+        return Outcome([Reply(ctx.t("staff_ask"))], state={"flow": FLOW}, meta={"kind": Kind.INTENT, "intent": "staff"})
     text = msg.text.strip()
     if state and text:
         return _send(ctx, text, msg.message_id)
-    return Outcome([Reply(ctx.t("staff_ask"))], state={"flow": FLOW}, meta={"kind": "intent", "intent": "staff"})
+    return Outcome([Reply(ctx.t("staff_ask"))], state={"flow": FLOW}, meta={"kind": Kind.INTENT, "intent": "staff"})
 
 
 def _send(ctx: Context, text: str, message_id: int) -> Outcome:
     return Outcome(
         [Reply(ctx.t("staff_sent"))],
-        meta={"kind": "staff"},
+        meta={"kind": Kind.STAFF},
         effects=[OpenTicket("staff_request", text, message_id=message_id)],
         end_dialog=True,
     )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from bot.effects import Effect, UpdateProfile
-from bot.types import Button, Context, Message, Outcome, Reply
+from bot.types import Button, Context, DialogState, Kind, Message, Outcome, Reply
 
 
 def menu_buttons(ctx: Context) -> list[list[Button]]:
     return [[Button(label, payload)] for label, payload in ctx.kb.ui.get("menu") or []]
 
 
-def start(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+def start(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     """Greets, and honours a deep-link payload naming the province (t.me/bot?start=kontum)."""
     name = ctx.user.get("name")
     effects: list[Effect] = []
@@ -25,21 +25,21 @@ def start(ctx: Context, state: dict | None, msg: Message) -> Outcome:
     text = ctx.t("welcome", name_part=f" {name}" if name else "")
     if notes:
         text += "\n" + " ".join(notes)
-    return Outcome([Reply(text, menu_buttons(ctx))], meta={"kind": "start"}, effects=effects, end_dialog=True)
+    return Outcome([Reply(text, menu_buttons(ctx))], meta={"kind": Kind.START}, effects=effects, end_dialog=True)
 
 
-def menu(ctx: Context, state: dict | None, msg: Message) -> Outcome:
-    return Outcome([Reply(ctx.t("menu"), menu_buttons(ctx))], meta={"kind": "menu"})
+def menu(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
+    return Outcome([Reply(ctx.t("menu"), menu_buttons(ctx))], meta={"kind": Kind.MENU})
 
 
-def help_(ctx: Context, state: dict | None, msg: Message) -> Outcome:
-    return Outcome([Reply(ctx.t("help"))], meta={"kind": "help"})
+def help_(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
+    return Outcome([Reply(ctx.t("help"))], meta={"kind": Kind.HELP})
 
 
-def cancel(ctx: Context, state: dict | None, msg: Message) -> Outcome:
+def cancel(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     text = ctx.t("cancelled") if ctx.active_flow else ctx.t("nothing_to_cancel")
-    return Outcome([Reply(text)], meta={"kind": "cancel"}, end_dialog=True)
+    return Outcome([Reply(text)], meta={"kind": Kind.CANCEL}, end_dialog=True)
 
 
-def thanks(ctx: Context, state: dict | None, msg: Message) -> Outcome:
-    return Outcome([Reply(ctx.t("thanks_reply"))], meta={"kind": "smalltalk"})
+def thanks(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
+    return Outcome([Reply(ctx.t("thanks_reply"))], meta={"kind": Kind.SMALLTALK})

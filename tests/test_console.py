@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.app import make_webapp
 from bot.console import knowledge, queries
 from bot.console.access import COOKIE
 from bot.console.views import CONSOLE_KEY
 from bot.effects import OpenTicket
 from bot.kb import loader
 from bot.kb.loader import load_with_report
-from bot.server import make_webapp
 from bot.types import Incoming
 
 GIBBERISH = "xyzzy qwerty plugh"

@@ -132,12 +132,10 @@ def test_dialog_survives_restart_and_expires(app, kb, searcher, config):
 
 
 def test_handler_crash_is_recorded_and_user_told(app, monkeypatch):
-    import handlers
-
     def boom(*args):
         raise RuntimeError("bug")
 
-    monkeypatch.setitem(handlers.HANDLERS, "help", boom)
+    monkeypatch.setitem(app.engine.handlers, "help", boom)
     (reply,) = send(app, "/help")
     assert "trục trặc" in reply.text
     row = app.store.conn.execute("select status, error from messages").fetchone()

@@ -27,10 +27,9 @@ from scripted import TelegramHarness, wait_until
 from selfcheck_chat import Chat, check_of, meeting_answers
 
 from bot import server
-from bot.app import App, build
+from bot.app import App, build, make_webapp
 from bot.console import knowledge
 from bot.kb.loader import KnowledgeError
-from bot.server import make_webapp
 from bot.types import Incoming
 
 ENTRY = "l12-tuoi-vao-htx"

@@ -98,14 +98,68 @@ def answer_question(app) -> str:
 # --- start-up, commands, deep links ---------------------------------------------------------------
 
 
-def test_factory_is_off_without_token_and_registered(app):
-    from bot.server import SERVICES
+def test_the_composition_root_makes_telegram_only_when_a_token_is_set(app):
+    from bot.app import services
 
-    assert tgmod.factory in SERVICES
     app.config.telegram.token = ""
-    assert tgmod.factory(app) is None
+    assert not any(isinstance(s, tgmod.TelegramService) for s in services(app))
     app.config.telegram.token = "1:abc"
-    assert isinstance(tgmod.factory(app), tgmod.TelegramService)
+    made = [s for s in services(app) if isinstance(s, tgmod.TelegramService)]
+    assert len(made) == 1 and made[0].app is app
+
+
+def test_a_configured_channel_that_cannot_start_stops_start_up_naming_it(app, monkeypatch):
+    """A token set while python-telegram-bot is missing must not be ignored silently."""
+    import builtins
+    import sys
+
+    from bot import app as composition
+
+    real_import = builtins.__import__
+
+    def no_telegram(name, *args, **kwargs):
+        if name == "telegram" or name.startswith("telegram.") or name == "bot.channels.telegram":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "bot.channels.telegram")
+    monkeypatch.setattr(builtins, "__import__", no_telegram)
+    app.config.telegram.token = ""
+    assert composition.services(app) == []  # not configured: nothing to import, nothing to say
+    app.config.telegram.token = "1:abc"
+    with pytest.raises(ConfigError) as err:
+        composition.services(app)
+    assert "Telegram is configured" in str(err.value) and "HTX_TELEGRAM_TOKEN" in str(err.value)
+
+
+def test_a_configured_channel_with_bad_settings_stops_start_up_naming_it(app):
+    from bot.app import services
+
+    app.config.telegram.token = "1:abc"
+    app.config.telegram.mode = "webhook"
+    app.config.telegram.webhook_url = "https://htx.example.org/hook"
+    app.config.telegram.secret_token = "not valid!"
+    with pytest.raises(ConfigError, match="Telegram is configured but cannot start: telegram.secret_token"):
+        services(app)
+
+
+def test_htx_bot_run_refuses_to_start_with_a_channel_it_cannot_start(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from bot import app as composition
+    from bot.cli import main
+
+    def broken() -> None:
+        raise ModuleNotFoundError("No module named 'telegram'", name="telegram")
+
+    monkeypatch.setattr(composition, "CHANNELS", [
+        composition.Channel("Telegram", "telegram.token / HTX_TELEGRAM_TOKEN", lambda c: True, broken)])
+    monkeypatch.setenv("HTX_TELEGRAM_TOKEN", "1:abc")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\npath = "{tmp_path / "db.sqlite3"}"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "refusing to start: Telegram is configured" in result.output
 
 
 async def test_start_sets_vietnamese_commands_and_honours_deep_link(tg, fake):
@@ -301,7 +355,7 @@ async def test_replayed_update_is_answered_once(tg_app, fake):
 
 
 async def test_webhook_checks_the_secret_and_drops_replays(tg_app, fake):
-    from bot.server import make_webapp
+    from bot.app import make_webapp
 
     secret = "s3cret-Token_1"
     harness = TelegramHarness(tg_app, fake, mode="webhook", webhook_url="https://htx.example.org/tg/hook",

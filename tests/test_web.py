@@ -106,3 +106,44 @@ async def test_history_leaves_out_the_automatic_greeting_command(client):
     await client.post("/api/message", json={"text": "/start"})
     items = (await (await client.get("/api/history")).json())["items"]
     assert [i["who"] for i in items] == ["bot"] and "Xin chào" in items[0]["text"]
+
+
+# --- the server's lifecycles (bot/app.py, aiohttp cleanup_ctx) -----------------------------------------
+
+
+class Recorder:
+    """A channel that only records when it is started and stopped; `fail` makes its stop raise."""
+
+    def __init__(self, name: str, log: list[str], fail: bool = False):
+        self.name, self.log, self.fail = name, log, fail
+
+    def routes(self, webapp: web.Application) -> None:
+        async def who(request: web.Request) -> web.Response:
+            return web.json_response({"name": self.name})
+
+        webapp.router.add_get(f"/{self.name}", who)
+
+    async def start(self) -> None:
+        self.log.append(f"start {self.name}")
+
+    async def stop(self) -> None:
+        self.log.append(f"stop {self.name}")
+        if self.fail:
+            raise RuntimeError("stop failed")
+
+
+async def test_channels_start_with_the_server_and_stop_in_reverse_even_when_one_fails(
+        app, aiohttp_client, caplog, monkeypatch):
+    from bot.app import make_webapp, with_lifecycles
+
+    log: list[str] = []
+    services = [Recorder("one", log), Recorder("two", log, fail=True), Recorder("three", log)]
+    close = app.store.close
+    monkeypatch.setattr(app.store, "close", lambda: (log.append("store closed"), close()))
+    client = await aiohttp_client(with_lifecycles(make_webapp(app, services), app, services))
+    assert log == ["start one", "start two", "start three"]
+    assert (await (await client.get("/two")).json()) == {"name": "two"}  # each channel's routes are served
+    assert (await client.get("/healthz")).status == 200  # next to the web chat
+    await client.close()
+    assert log[3:] == ["stop three", "stop two", "stop one", "store closed"]
+    assert "two: stopping failed" in caplog.text

@@ -2,7 +2,7 @@
 
 Incoming updates become `Incoming` for the engine; the engine queues replies in the store, and only the
 outbox worker sends them (`send` below), so a reply survives Telegram being unreachable or the process
-restarting. Importing this module registers the service in `bot.server.SERVICES`.
+restarting. `bot/app.py` makes the service (`TelegramService(app)`) when a token is configured.
 
 Delivery guarantees: an update is recorded before it is acknowledged (polling advances the offset
 after handling; the webhook answers 200 after handling), and replays are dropped by the store's dedup
@@ -37,11 +37,12 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.app import App
+from bot.channels import Host
 from bot.channels.telegram_format import CallbackKeys, keyboard, render_html, render_plain, split_message, without_row
 from bot.channels.telegram_inbound import CHANNEL, BotIdentity, incoming
 from bot.channels.telegram_throttle import Throttle
 from bot.config import ConfigError, TelegramConfig
+from bot.kb.model import KnowledgeBase
 from bot.outbox import Delivery, OutboxWorker, backoff
 from bot.types import Incoming
 
@@ -66,7 +67,7 @@ class TelegramService:
 
     def __init__(
         self,
-        app: App,
+        app: Host,
         bot: Bot | None = None,
         throttle: Throttle | None = None,
         poll_timeout: int = 25,
@@ -154,7 +155,7 @@ class TelegramService:
             if await self._quietly(self.bot.set_my_commands(commands), "setMyCommands", timeout=15):
                 self.menu = menu
 
-    def knowledge_reloaded(self, kb: Any) -> None:
+    def knowledge_reloaded(self, kb: KnowledgeBase) -> None:
         """After `App.reload`: group messages and Telegram's menu follow the new commands in ui.yaml."""
         spec = kb.ui.get("commands") or {}
         self.commands = {name.lower() for name in spec}
@@ -280,6 +281,8 @@ class TelegramService:
 
     async def _on_button(self, update: Update) -> None:
         query = update.callback_query
+        if query is None:
+            return
         # Answer at once so the client stops its spinner, whatever happens next.
         await self._quietly(self.bot.answer_callback_query(query.id), "answerCallbackQuery")
         message = query.message
@@ -338,7 +341,8 @@ class TelegramService:
         return Delivery("sent", platform_id=str(last.message_id) if last else None)
 
     async def _send_part(self, chat_id: int, part: str, markup: Any) -> Message | Delivery:
-        text, parse_mode = render_html(part), ParseMode.HTML
+        text = render_html(part)
+        parse_mode: ParseMode | None = ParseMode.HTML
         for _ in range(3):
             await self.throttle.acquire(chat_id)
             try:
@@ -445,19 +449,3 @@ def retry_seconds(exc: RetryAfter) -> float:
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
-
-def factory(app: App) -> TelegramService | None:
-    """`htx-bot run` calls this; an empty token means Telegram is off."""
-    if not app.config.telegram.enabled:
-        return None
-    return TelegramService(app)
-
-
-def _register() -> None:
-    from bot.server import SERVICES
-
-    if factory not in SERVICES:
-        SERVICES.append(factory)
-
-
-_register()

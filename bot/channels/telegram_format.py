@@ -100,7 +100,7 @@ def keyboard(rows: Iterable[Iterable[Any]], keys: CallbackKeys) -> InlineKeyboar
     out: list[list[InlineKeyboardButton]] = []
     total = 0
     for row in rows:
-        buttons = []
+        buttons: list[InlineKeyboardButton] = []
         for button in row:
             label = button["label"] if isinstance(button, dict) else button.label
             payload = button["payload"] if isinstance(button, dict) else button.payload

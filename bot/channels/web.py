@@ -10,12 +10,12 @@ import json
 import re
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from aiohttp import web
 
-from bot.app import App
+from bot.channels import Host
 from bot.markup import to_html
 from bot.types import Incoming
 
@@ -26,7 +26,9 @@ MAX_BODY = 64 * 1024
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
-APP_KEY = web.AppKey("htx_app", App)
+R = TypeVar("R", bound=web.StreamResponse)
+
+APP_KEY = web.AppKey("htx_app", Host)
 JINJA_KEY = web.AppKey("htx_jinja", jinja2.Environment)
 
 
@@ -34,7 +36,7 @@ def environment() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
 
 
-def setup(webapp: web.Application, app: App) -> None:
+def setup(webapp: web.Application, app: Host) -> None:
     webapp[APP_KEY] = app
     if JINJA_KEY not in webapp:
         webapp[JINJA_KEY] = environment()
@@ -53,7 +55,7 @@ def _uid(request: web.Request) -> tuple[str, bool]:
     return secrets.token_urlsafe(18), True
 
 
-def _with_cookie(response: web.StreamResponse, uid: str, new: bool) -> web.StreamResponse:
+def _with_cookie(response: R, uid: str, new: bool) -> R:
     if new:
         response.set_cookie(COOKIE, uid, max_age=365 * 24 * 3600, httponly=True, samesite="Strict")
     return response

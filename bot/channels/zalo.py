@@ -1,7 +1,7 @@
 """The Zalo Official Account channel: webhook in, consultation messages out through the outbox.
 
-Importing this module registers the service in `bot.server.SERVICES`; it is off (the factory returns
-None) unless `[zalo]` has the OA secret key and a token. The webhook checks the signature, answers 200
+`bot/app.py` makes the service (`ZaloService(app)`) only when `[zalo]` has the OA secret key and a
+token. The webhook checks the signature, answers 200
 at once and hands the event to the engine in a task; replies are only ever sent by the outbox worker,
 so a reply Zalo did not take survives a restart and is retried, and nothing is sent twice.
 """
@@ -17,13 +17,13 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import App
+from bot.channels import Host
 from bot.channels import zalo_webhook as hook
 from bot.channels.zalo_api import TokenManager, ZaloAPI
 from bot.config import ZaloConfig
 from bot.markup import split, to_plain
 from bot.outbox import Delivery, OutboxWorker
-from bot.server import SERVICES
+from bot.types import Incoming
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class ZaloService:
 
     name = "Zalo OA"
 
-    def __init__(self, app: App, poll_interval: float = 0.5):
+    def __init__(self, app: Host, poll_interval: float = 0.5):
         self.app = app
         self.config = app.config.zalo
         self.store = app.store
@@ -160,7 +160,7 @@ class ZaloService:
             log.debug("Zalo webhook: ignored (%s)", event.reason)
         return web.json_response({"ok": True})
 
-    async def _handle(self, inc: Any) -> None:
+    async def _handle(self, inc: Incoming) -> None:
         try:
             sent = self.app.engine.handle(inc)
             # The member wrote, so the reply window is open again for answers it blocked before.
@@ -238,9 +238,3 @@ async def _read_body(request: web.Request) -> bytes | None:
             return None
         chunks.append(chunk)
 
-
-def factory(app: App) -> ZaloService | None:
-    return ZaloService(app) if app.config.zalo.enabled else None
-
-
-SERVICES.append(factory)

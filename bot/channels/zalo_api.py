@@ -226,8 +226,8 @@ def classify(http_status: int, text: str, retry_after: str | None = None) -> API
         code = None
     message = str(data.get("message") or "")
     if code == 0 and http_status == 200:
-        inner = data.get("data") if isinstance(data.get("data"), dict) else {}
-        mid = inner.get("message_id")
+        inner = data.get("data")
+        mid = inner.get("message_id") if isinstance(inner, dict) else None
         return APIResult("sent", message_id=str(mid) if mid is not None else None, code=0)
     error = f"Zalo error {code}: {message}" if code is not None else f"HTTP {http_status}: {text[:200]}"
     if code in TOKEN_ERRORS:

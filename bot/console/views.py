@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +60,7 @@ class Console:
     access: Access
     jinja: jinja2.Environment
     labels: dict[str, Any]
-    root: Path  # the knowledge folder staff additions are written to
+    root: knowledge.Layers  # the shipped knowledge folder and the overlay staff additions are written to
 
 
 CONSOLE_KEY = web.AppKey("htx_console", Console)
@@ -69,7 +69,7 @@ SESSION_KEY: Any = web.RequestKey("htx_console_session", Session) if hasattr(web
 
 
 def setup(webapp: web.Application, app: App) -> None:
-    """Add /console to the server; `bot.server.make_webapp` calls this after the web chat's setup."""
+    """Add /console to the server; `bot.app.make_webapp` calls this after the web chat's setup."""
     secret = access.load_secret(app.store)
     policy = Access(app.config.web.host, app.config.web.console_token, secret, clock=app.store.clock)
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
@@ -136,7 +136,7 @@ def guarded(handler: Handler, public: bool = False) -> Handler:
                 response = redirect("/console/login?" + urlencode({"next": request.raw_path}))
             else:
                 response = render(request, "console/error.html", http_status=403, code="login")
-        elif request.method == "POST" and not policy.csrf_ok(session, (await request.post()).get("csrf")):
+        elif request.method == "POST" and not policy.csrf_ok(session, _field(await request.post(), "csrf")):
             response = render(request, "console/error.html", http_status=403, code="csrf")
         else:
             response = await handler(request)
@@ -179,6 +179,12 @@ def _secure(response: web.StreamResponse) -> web.StreamResponse:
     return response
 
 
+def _field(form: Mapping[str, Any], name: str) -> str | None:
+    """A text field of a posted form (a file upload where text belongs reads as absent)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
 def _safe_next(value: str | None) -> str:
     """Only a path inside the console; never another site ('//evil', 'https://…')."""
     if value and value.startswith("/console") and "\\" not in value and all(" " < ch < "\x7f" for ch in value):
@@ -197,7 +203,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 async def login_submit(request: web.Request) -> web.StreamResponse:
     policy = request.app[CONSOLE_KEY].access
     form = await request.post()
-    target = _safe_next(form.get("next"))
+    target = _safe_next(_field(form, "next"))
     if not policy.token_required:
         return redirect(target)
     if policy.locked_out(request.remote):
