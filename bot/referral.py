@@ -64,6 +64,11 @@ class ReferralRules:
     htx_laws: PhraseSet
     article_words: PhraseSet
 
+    def off_topic(self) -> Referral:
+        """The polite 'outside what I answer' reply (key "none"), for subjects with no office."""
+        topic = next(t for t in self.topics if t.key == "none")
+        return Referral(topic.key, topic.office, ())
+
     @classmethod
     def from_data(cls, data: dict[str, Any], source: str = "referrals.yaml") -> ReferralRules:
         in_scope = data.get("in_scope")

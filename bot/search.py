@@ -230,6 +230,11 @@ class Searcher:
         not stop words, single letters or bare numbers."""
         return [f for _, f in self.words(text) if f not in self.stopwords and len(f) > 1 and not f.isdigit()]
 
+    def known_words(self, text: str) -> list[str]:
+        """The question's meaningful words that the knowledge base itself uses: "asdkjh" has none."""
+        known = self.idf
+        return [w for w in self.content_words(text) if w in known]
+
     def triggered_intent(self, text: str) -> str | None:
         """The intent whose trigger phrase the text contains ("… chuyển giúp em cho cán bộ …" → staff)."""
         words = self.words(text)

@@ -49,6 +49,10 @@ class Meta(TypedDict, total=False):
     citations: list[dict[str, Any]]
     alternatives: list[dict[str, Any]]  # other entries that fit: entry_id, score, citations
     verdict: str  # a self-check's result
+    referral: str  # out of scope: the office the member was pointed to (knowledge/referrals.yaml key)
+    parts: list[dict[str, Any]]  # a message with several questions: what each one was answered with
+    history_first: bool  # the member asked about the old law: its rule came first
+    repealed_first: bool  # the first sentence named a repealed rule as current (must never happen)
 
 
 class DialogState(TypedDict, total=False):

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from bot.effects import OpenTicket
+from bot import referral
+from bot.effects import Effect, OpenTicket
 from bot.kb.model import Entry
-from bot.search import ENTRY, INTENT, OUT_OF_SCOPE, Candidate
+from bot.reading import Reading, read_message
+from bot.referral import Referral
+from bot.search import ENTRY, INTENT
 from bot.types import Button, Context, DialogState, Kind, Message, Meta, Outcome, Reply
-from handlers.render import citations_data, detail_reply, entry_button, entry_reply, history_reply
+from handlers.question import MAX_CHOICES, Part, analyse, decide, visible
+from handlers.render import (
+    citations_data,
+    detail_reply,
+    entry_button,
+    entry_reply,
+    feedback_buttons,
+    first_text,
+    history_reply,
+    repealed_first,
+    short_label,
+)
 
-MAX_CHOICES = 3
+__all__ = ["decide", "handle", "visible"]
+
 
 
 def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
@@ -28,14 +44,6 @@ def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     if not text:
         return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.INFO})
     return answer(ctx, text, msg.message_id)
-
-
-def visible(ctx: Context, entry: Entry | None) -> bool:
-    if entry is None:
-        return False
-    if not entry.province:
-        return True
-    return entry.province in ctx.kb.province_scope(ctx.province)
 
 
 def show_entry(ctx: Context, entry_id: str, msg: Message) -> Outcome:
@@ -67,46 +75,8 @@ def examples(ctx: Context) -> Outcome:
     return Outcome([Reply(ctx.kb.ui.get("examples_text", ctx.t("empty")), buttons)], meta={"kind": Kind.INFO})
 
 
-def decide(ctx: Context, results: list[Candidate], words: int = 2, other_subject: bool = False
-           ) -> tuple[Kind, list[Candidate]]:
-    """answer | intent | clarify | unknown, with the candidates that support it.
-
-    `words`: meaningful syllables in the question (one word is offered choices, never answered outright);
-    `other_subject`: the question is about another kind of organisation (never answered from an entry).
-    """
-    verdict, cands = _decide(ctx, results)
-    if verdict in (Kind.ANSWER, Kind.CLARIFY) and cands[0].kind == ENTRY and other_subject:
-        return Kind.UNKNOWN, []
-    if verdict == Kind.ANSWER and words == 1 and cands[0].kind == ENTRY:
-        # One word ("vốn") matches too many entries to answer outright.
-        return Kind.CLARIFY, [c for c in cands if c.score >= ctx.config.search.clarify_threshold][:MAX_CHOICES]
-    return verdict, cands
-
-
 def _alternative(ctx: Context, entry_id: str, score: float) -> dict[str, Any]:
     return {"entry_id": entry_id, "score": score, "citations": citations_data(ctx.kb.entries[entry_id])}
-
-
-def _decide(ctx: Context, results: list[Candidate]) -> tuple[Kind, list[Candidate]]:
-    cfg = ctx.config.search
-    if not results:
-        return Kind.UNKNOWN, []
-    useful = [c for c in results if c.kind != OUT_OF_SCOPE]
-    if not useful:
-        return Kind.UNKNOWN, []
-    best = useful[0]
-    off_topic = max((c.score for c in results if c.kind == OUT_OF_SCOPE), default=0.0)
-    if off_topic >= cfg.clarify_threshold and off_topic > best.score - cfg.margin:
-        # As close to a known off-topic subject (prices, weather, land titles...) as to any entry.
-        return Kind.UNKNOWN, []
-    if best.coverage < cfg.min_coverage:
-        # Much of the question is about something no entry talks about: say so rather than guess.
-        return Kind.UNKNOWN, []
-    if best.score >= cfg.answer_threshold:
-        return (Kind.INTENT if best.kind == INTENT else Kind.ANSWER), useful
-    if best.score >= cfg.clarify_threshold:
-        return Kind.CLARIFY, [c for c in useful if c.score >= cfg.clarify_threshold][:MAX_CHOICES]
-    return Kind.UNKNOWN, []
 
 
 def article_answer(ctx: Context, text: str, refs: list[tuple[str, int]], message_id: int) -> Outcome:
@@ -128,14 +98,20 @@ def article_answer(ctx: Context, text: str, refs: list[tuple[str, int]], message
     entry = ctx.kb.entries[ranked[0]]
     others = [ctx.kb.entries[i] for i in ranked[1 : 1 + MAX_CHOICES]]
     alt = [_alternative(ctx, e.id, scores.get(e.id, 0.0)) for e in others]
-    reply = entry_reply(ctx, entry, message_id, others[:2])
+    # "Điều 17 luật 2012 nói gì" asks about the old law: its rule first, today's right after.
+    old_law = any(not doc.in_force for doc in (ctx.kb.document(d) for d, _ in refs) if doc is not None)
+    history_first = old_law and bool(entry.history)
+    reply = entry_reply(ctx, entry, message_id, others[:2], history_first=history_first)
     if len(ranked) > 1:
         reply.text = ctx.t("article_more") + "\n\n" + reply.text
     return Outcome(
         [reply],
         meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": round(min(1.0, rank(entry.id)), 4),
-              "citations": citations_data(entry), "alternatives": alt},
+              "citations": citations_data(entry), "alternatives": alt, "history_first": history_first,
+              "repealed_first": repealed_first(ctx, reply.text) and not history_first},
     )
+
+
 
 
 def answer(ctx: Context, text: str, message_id: int) -> Outcome:
@@ -148,6 +124,12 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     if not content:
         # "ạ", "4", "?", an emoji: nothing to look up, so ask for a question rather than guess.
         return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.UNKNOWN, "score": 0.0})
+    readers = ctx.kb.readers
+    law = referral.other_law_article(text, readers.referral) if readers else None
+    if law:
+        # "Điều 50 Luật Đất đai": an article of another law is not an article of the cooperative law.
+        ref = referral.match(text, ctx.kb.normalizer, readers.referral) if readers else None
+        return refer(ctx, [ref] if ref else [], other_law=law)
     refs, missing = ctx.searcher.article_refs(text)
     if refs:
         return article_answer(ctx, text, refs, message_id)
@@ -155,35 +137,102 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
         found = [doc for doc in map(ctx.kb.document, missing) if doc is not None]
         docs = "; ".join(f"{doc.short} có {doc.articles} điều" for doc in found)
         return Outcome([Reply(ctx.t("no_such_article", docs=docs))], meta={"kind": Kind.UNKNOWN, "score": 0.0})
-    return answer_by_search(ctx, text, message_id, len(content))
+    reading = read_message(text, ctx.kb.normalizer, readers.reading) if readers else None
+    if reading is None or reading.framing_only:
+        return answer_parts(ctx, text, message_id, [analyse(ctx, text, reading)], reading)
+    whole = referral.match(text, ctx.kb.normalizer, readers.referral) if readers else None
+    other_subject = ctx.searcher.about_other_subject(text)
+    parts: list[Part] = []
+    for i, q in enumerate(reading.questions):
+        # A follow-up ("Hồ sơ gồm gì?") belongs to the matter the message or the question before it is about.
+        context = parts[-1].referral if parts and parts[-1].referral else whole
+        parts.append(replace(analyse(ctx, reading.search_text(i), reading, context, other_subject), asked=q.text))
+    if len(parts) == 1 and parts[0].kind == Kind.UNKNOWN and parts[0].referral is None and text != parts[0].text:
+        # The question alone found nothing: the whole message may still say what it is about.
+        retry = analyse(ctx, text, reading, other_subject=other_subject)
+        if retry.kind != Kind.UNKNOWN or retry.referral is not None:
+            parts = [retry]
+    return answer_parts(ctx, text, message_id, parts, reading)
 
 
-def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Outcome:
-    results = ctx.searcher.search(text, province=ctx.province, limit=6)
-    verdict, cands = decide(ctx, results, words, ctx.searcher.about_other_subject(text))
-    alternatives = [c for c in cands[1:] if c.kind == ENTRY and c.score >= ctx.config.search.clarify_threshold]
+def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], reading: Reading | None) -> Outcome:
+    """One question: its answer. Several: each answered in its own short message, in the member's order
+    (a farmer who asked two things expects two answers, not one answer and a button), then one line for
+    the questions the bot could not answer, which go to staff together."""
+    history = bool(reading and reading.asks_history)
+    if len(parts) == 1:
+        return answer_one(ctx, text, message_id, parts[0], history)
+    replies: list[Reply] = []
+    metas: list[Meta] = []
+    unknown: list[Part] = []
+    effects: list[Effect] = []
+    for i, part in enumerate(parts, start=1):
+        if part.kind in (Kind.UNKNOWN, Kind.INTENT) and part.referral is None:
+            unknown.append(part)
+            metas.append({"kind": Kind.UNKNOWN, "score": part.score})
+            continue
+        out = answer_one(ctx, part.text, message_id, part, history, feedback=False, related=False)
+        for reply in out.replies:
+            reply.text = ctx.t("part_head", n=i, question=short_label(part.asked or part.text, 90)) + "\n" + reply.text
+        replies += out.replies
+        metas.append(out.meta)
+        effects += out.effects
+    answered = [m for m in metas if m.get("kind") in (Kind.ANSWER, Kind.CLARIFY)]
+    if not answered and not any(p.referral for p in parts):
+        return not_sure(ctx, text, max(p.score for p in parts))
+    if unknown:
+        asked = "; ".join(f"“{short_label(p.asked or p.text, 90)}”" for p in unknown)
+        replies.append(Reply(ctx.t("part_unknown", questions=asked)))
+        if any(plausible(ctx, p.text) for p in unknown):
+            effects.append(OpenTicket("unknown", text))
+    if replies:
+        # 👍/👎 once, under the last message: the member judges the answer to their message.
+        replies[-1].buttons.append(feedback_buttons(ctx, message_id))
+    first = answered[0] if answered else metas[0]
+    meta: Meta = {**first, "parts": [dict(m) for m in metas]}
+    meta["repealed_first"] = bool(replies) and repealed_first(ctx, _first_answer_text(replies[0]))
+    return Outcome(replies, meta=meta, effects=effects)
+
+
+def _first_answer_text(reply: Reply) -> str:
+    """A part's reply without its 'Ý 1: …' heading, as a member reads the answer itself."""
+    return reply.text.split("\n", 1)[1] if "\n" in reply.text else reply.text
+
+
+def answer_one(ctx: Context, text: str, message_id: int, part: Part, history: bool, *, feedback: bool = True,
+               related: bool = True) -> Outcome:
+    cfg = ctx.config.search
+    if part.referral is not None:
+        return refer(ctx, [part.referral])
+    cands = list(part.candidates)
+    alternatives = [c for c in cands[1:] if c.kind == ENTRY and c.score >= cfg.clarify_threshold]
     alt_data = [_alternative(ctx, c.key, c.score) for c in alternatives[:MAX_CHOICES]]
-    if verdict == Kind.INTENT:
+    if part.kind == Kind.INTENT:
         top = cands[0]
         return Outcome(
             meta={"kind": Kind.INTENT, "intent": top.key, "score": top.score, "alternatives": alt_data},
             redirect=f"intent:{top.key}",
         )
-    if verdict == Kind.ANSWER:
+    if part.kind == Kind.ANSWER:
         top = cands[0]
         entry = ctx.kb.entries[top.key]
-        extra = [ctx.kb.entries[c.key] for c in alternatives[:2]]
-        if not extra:
-            extra = [ctx.kb.entries[r] for r in entry.related if visible(ctx, ctx.kb.entries.get(r))][:2]
+        extra: list[Entry] = []
+        if related:
+            extra = [ctx.kb.entries[c.key] for c in alternatives[:2]]
+            if not extra:
+                extra = [ctx.kb.entries[r] for r in entry.related if visible(ctx, ctx.kb.entries.get(r))][:2]
+        history_first = history and bool(entry.history)
         # Probably right, not certainly: say what we understood, and offer the next best as buttons.
-        reply = entry_reply(ctx, entry, message_id, extra,
-                            hedge=top.score < ctx.config.search.confident_threshold)
+        reply = entry_reply(ctx, entry, message_id, extra, history_first=history_first, lead=part.lead,
+                            hedge=top.score < cfg.confident_threshold and part.lead is None, feedback=feedback)
+        body = first_text(ctx, entry, history_first, part.lead)
         return Outcome(
             [reply],
             meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": top.score,
-                  "citations": citations_data(entry), "alternatives": alt_data},
+                  "citations": citations_data(entry), "alternatives": alt_data, "history_first": history_first,
+                  "repealed_first": repealed_first(ctx, body) and not history_first},
         )
-    if verdict == Kind.CLARIFY:
+    if part.kind == Kind.CLARIFY:
         buttons = []
         for c in cands:
             if c.kind == ENTRY:
@@ -197,10 +246,33 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
             [Reply(ctx.t("clarify"), buttons)],
             meta={"kind": Kind.CLARIFY, "score": cands[0].score, "alternatives": clar_alts},
         )
-    return not_sure(ctx, text, results[0].score if results else 0.0)
+    return not_sure(ctx, text, part.score)
+
+
+def refer(ctx: Context, referrals: list[Referral], other_law: str | None = None) -> Outcome:
+    """Another office's matter: say which office, politely; no staff ticket (the alliance cannot answer
+    it either). `ask --json` keeps kind "unknown" and names the office in `referral`."""
+    lines = [ctx.t("other_law", law=other_law)] if other_law else []
+    lines += list(dict.fromkeys(r.office for r in referrals))
+    if not referrals and not other_law:
+        lines.append(ctx.t("not_understood"))
+    keys = [r.key for r in referrals]
+    if any(k != "none" for k in keys) or other_law:
+        lines.append(ctx.t("referral_more"))
+    meta: Meta = {"kind": Kind.UNKNOWN, "score": 0.0}
+    meta["referral"] = next((k for k in keys if k != "none"), keys[0] if keys else "none")
+    return Outcome([Reply("\n".join(lines))], meta=meta)
+
+
+def plausible(ctx: Context, text: str) -> bool:
+    """Whether an unanswered question may be a cooperative question staff can answer: it uses words the
+    knowledge base knows. "asdkjh", "haha", a row of digits are not, and open no ticket."""
+    return len(ctx.searcher.known_words(text)) >= 2
 
 
 def not_sure(ctx: Context, text: str, score: float) -> Outcome:
+    if not plausible(ctx, text):
+        return Outcome([Reply(ctx.t("not_understood"))], meta={"kind": Kind.UNKNOWN, "score": score})
     return Outcome(
         [Reply(ctx.t("unknown"))],
         meta={"kind": Kind.UNKNOWN, "score": score},

@@ -81,18 +81,27 @@ def old_citations(ctx: Context, entry: Entry) -> list[Citation]:
 
 def first_text(ctx: Context, entry: Entry, history_first: bool = False, lead: str | None = None) -> str:
     """The first message's words: today's rule (or, when asked, the old rule and then today's)."""
-    lines = [lead] if lead else []
+    lines = []
     if history_first and entry.history:
         lines.append(entry.history.strip())
-        lines.append(f"**{ctx.t('today')}** {entry.short.strip()}")
+        lines.append(lead or _today(ctx, entry.short))
         citations = [*old_citations(ctx, entry), *today_citations(ctx, entry)]
     else:
-        lines.append(entry.short.strip())
+        # The member's own case, when their numbers settle it, says more than the general rule: the
+        # general rule is then one button away.
+        lines.append(lead or entry.short.strip())
         citations = today_citations(ctx, entry)
     if entry.unsure:
         lines.append(entry.unsure.strip())
     lines.append(sources_line(ctx, list(dict.fromkeys(citations)), FIRST_MESSAGE_PLACES))
     return "\n".join(lines)
+
+
+def _today(ctx: Context, short: str) -> str:
+    """'Hiện nay: …' before today's rule, unless the rule already starts by saying so."""
+    short = short.strip()
+    label = ctx.t("today").rstrip(":").strip()
+    return short if short.lower().startswith(label.lower()) else f"**{ctx.t('today')}** {short}"
 
 
 def entry_reply(ctx: Context, entry: Entry, message_id: int, extra: list[Entry] | None = None, *,
@@ -102,24 +111,25 @@ def entry_reply(ctx: Context, entry: Entry, message_id: int, extra: list[Entry] 
     if hedge:
         text = ctx.t("hedge", title=entry.title.rstrip("?")) + "\n" + text
     more = []
-    if entry.detail:
+    if entry.detail or lead:
         more.append(Button(ctx.t("detail_button"), f"faq:d:{entry.id}"))
     if entry.history and not history_first:
         more.append(Button(history_label(ctx, entry), f"faq:h:{entry.id}"))
     buttons = [more] if more else []
     if feedback:
-        buttons.append([
-            Button(ctx.t("feedback_up"), f"fb:+:{message_id}"),
-            Button(ctx.t("feedback_down"), f"fb:-:{message_id}"),
-        ])
+        buttons.append(feedback_buttons(ctx, message_id))
     for other in extra or []:
         buttons.append([entry_button(other)])
     return Reply(text=text, buttons=buttons)
 
 
+def feedback_buttons(ctx: Context, message_id: int) -> list[Button]:
+    return [Button(ctx.t("feedback_up"), f"fb:+:{message_id}"), Button(ctx.t("feedback_down"), f"fb:-:{message_id}")]
+
+
 def detail_reply(ctx: Context, entry: Entry) -> Reply:
     """'Xem chi tiết': today's rule in full, with every source."""
-    body = entry.detail.strip() if entry.detail else entry.short.strip()
+    body = f"{entry.short.strip()}\n{entry.detail.strip()}" if entry.detail else entry.short.strip()
     text = f"**{entry.title}**\n{body}"
     if entry.unsure:
         text += "\n" + entry.unsure.strip()
@@ -133,7 +143,7 @@ def history_reply(ctx: Context, entry: Entry) -> Reply:
     if not entry.history:
         return detail_reply(ctx, entry)
     text = (f"**{history_label(ctx, entry).rstrip('?')}**\n{entry.history.strip()}\n\n"
-            f"{sources_line(ctx, old_citations(ctx, entry))}\n\n**{ctx.t('today')}** {entry.short.strip()}")
+            f"{sources_line(ctx, old_citations(ctx, entry))}\n\n{_today(ctx, entry.short)}")
     buttons = [[Button(ctx.t("detail_button"), f"faq:d:{entry.id}")]] if entry.detail else []
     return Reply(text=text, buttons=buttons)
 

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from bot.kb.model import doc_key
+from bot.kb.model import Readers, doc_key
 from bot.kb.problems import Report
 from bot.kb.schema import (
     CommonFile,
@@ -71,6 +71,7 @@ class Parsed:
     provinces: list[ProvinceModel] = field(default_factory=list)
     selfchecks: dict[str, Located[SelfCheckFile | CommonFile]] = field(default_factory=dict)
     style: Style | None = None
+    readers: Readers | None = None
 
 
 def check(parsed: Parsed, report: Report) -> None:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.kb import crossref, problems
 from bot.kb.crossref import COMMON, MIN_QUESTIONS, REQUIRED_TEXTS, Located, Parsed
-from bot.kb.model import Citation, Document, Entry, Intent, KnowledgeBase, Province, doc_key
+from bot.kb.model import Citation, Document, Entry, Intent, KnowledgeBase, Province, Readers, doc_key
 from bot.kb.problems import KnowledgeError, Problem, Report
 from bot.kb.schema import (
     ENTRY_ID_PATTERN,
@@ -106,8 +106,26 @@ def load_with_report(
         if check is not None:
             parsed.selfchecks[path.stem] = Located(reader.label(path), check)
 
+    parsed.readers = _readers(root, reader)
     crossref.check(parsed, report)
     return _build(parsed), report
+
+
+def _readers(root: Path, reader: _Reader) -> Readers | None:
+    """The message-reading, referral and fact rules: each module validates its own file."""
+    from bot import facts, reading, referral
+
+    loaded = []
+    for name, module in (("reading.yaml", reading), ("referrals.yaml", referral), ("rules.yaml", facts)):
+        path = root / name
+        if not path.exists():
+            reader.report.error(reader.label(path), None, None, "file is missing")
+            continue
+        try:
+            loaded.append(module.load_rules.__wrapped__(root))
+        except (ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+            reader.report.error(reader.label(path), None, None, str(exc).replace(str(path) + ": ", ""))
+    return Readers(*loaded) if len(loaded) == 3 else None
 
 
 def _named(name: str) -> problems.EntryOf:
@@ -246,6 +264,7 @@ def _build(parsed: Parsed) -> KnowledgeBase:
         provinces={p.code: _province(p) for p in parsed.provinces},
         selfchecks={name: located.item for name, located in parsed.selfchecks.items()},
         style=parsed.style,
+        readers=parsed.readers,
     )
 
 

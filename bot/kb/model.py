@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.facts import FactRules
     from bot.kb.style import Style
+    from bot.reading import ReadingRules
+    from bot.referral import ReferralRules
 
 from bot.textnorm import Normalizer, fold
 
@@ -84,6 +87,16 @@ class Province:
     merged_into: str | None = None
 
 
+@dataclass(frozen=True)
+class Readers:
+    """How a member's message is read (knowledge/reading.yaml), which office other matters go to
+    (referrals.yaml), and rules with numbers applied to the member's own facts (rules.yaml)."""
+
+    reading: ReadingRules
+    referral: ReferralRules
+    facts: FactRules
+
+
 @dataclass
 class KnowledgeBase:
     documents: dict[str, Document]
@@ -100,6 +113,7 @@ class KnowledgeBase:
     other_subjects: tuple[str, ...] = ()
     cooperative_terms: tuple[str, ...] = ()
     style: Style | None = None  # knowledge/style.yaml compiled: the renderer checks first sentences with it
+    readers: Readers | None = None
 
     def document(self, number: str) -> Document | None:
         return self._docs_by_key().get(doc_key(number))
