@@ -21,6 +21,7 @@ from bot.kb.loader import load_with_report
 from bot.types import Incoming
 
 GIBBERISH = "xyzzy qwerty plugh"
+SECRET = GIBBERISH + " bí mật"  # an unknown question holding something private
 TOKEN = "correct-horse-battery-staple-42"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -62,10 +63,19 @@ def staff_replies(app) -> list[dict]:
     return [dict(r) for r in app.store.conn.execute("select * from replies where origin = 'staff' order by id")]
 
 
-def loaded(root: Path):
-    """The knowledge base in `root` as `htx-bot kb check` sees it, and its errors."""
-    kb, report = load_with_report(root)
+def overlay_of(app) -> Path:
+    """Where the console writes staff additions (outside the knowledge folder)."""
+    return Path(app.config.knowledge.overlay_path)
+
+
+def loaded(root: Path, overlay: Path):
+    """The knowledge base in `root` with its overlay, as `htx-bot kb check` sees it, and its errors."""
+    kb, report = load_with_report(root, overlay)
     return kb, {(p.file, p.entry, p.field, p.message) for p in report.errors}
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 # --- tickets ------------------------------------------------------------------------------------------
@@ -96,7 +106,7 @@ async def test_tickets_listed_escaped_and_filtered(app, make_client):
 
 async def test_ticket_page_shows_bot_answer_for_negative_feedback(app, make_client):
     client = await make_client()
-    entry = app.kb.entries["l12-dk-thanh-vien"]
+    entry = app.kb.entries["tv-dieu-kien"]
     mid = ask(app, "zalo", "z1", entry.questions[0])
     assert app.store.message(mid)["entry_id"] == entry.id
     app.engine.handle(Incoming("zalo", "z1", payload=f"fb:-:{mid}"))
@@ -216,7 +226,7 @@ async def test_post_without_valid_csrf_is_rejected(app, make_client):
 
 
 async def test_token_required_when_configured(app, make_client):
-    unknown_ticket(app, text="xyzzy bí mật của thành viên")
+    unknown_ticket(app, text=SECRET)
     client = await make_client(token=TOKEN)
     for path in ("/console", "/console/tickets/1", "/console/messages", "/console/export/tickets.csv"):
         resp = await client.get(path, allow_redirects=False)
@@ -294,7 +304,7 @@ async def test_repeated_wrong_tokens_lock_the_address_out(app, make_client):
 
 
 async def test_refused_on_a_network_address_without_token(app, make_client):
-    unknown_ticket(app, text="xyzzy bí mật của thành viên")
+    unknown_ticket(app, text=SECRET)
     client = await make_client(host="0.0.0.0")
     for path in ("/console", "/console/tickets/1", "/console/login", "/console/export/messages.csv"):
         resp = await client.get(path, allow_redirects=False)
@@ -309,7 +319,7 @@ async def test_refused_on_a_network_address_without_token(app, make_client):
 
 
 async def test_proxied_request_without_token_is_refused(app, make_client):
-    unknown_ticket(app, text="xyzzy bí mật của thành viên")
+    unknown_ticket(app, text=SECRET)
     client = await make_client()
     resp = await client.get("/console", headers={"X-Forwarded-For": "203.0.113.9"})
     assert resp.status == 403 and "bí mật" not in await resp.text()
@@ -328,7 +338,7 @@ async def test_network_address_with_token_asks_for_login(app, make_client):
 
 def _seed_report(app) -> dict:
     """Known traffic: 2 answered questions, 1 unknown, a button, a command, 👍 and 👎."""
-    a, b = app.kb.entries["l12-dk-thanh-vien"], app.kb.entries["l12-tuoi-vao-htx"]
+    a, b = app.kb.entries["tv-dieu-kien"], app.kb.entries["tv-von-gop-toi-da"]
     m1 = ask(app, "web", "u" * 20, a.questions[0])
     m2 = ask(app, "telegram", "100", b.questions[0])
     m3 = ask(app, "telegram", "100", GIBBERISH)
@@ -417,33 +427,37 @@ async def test_csv_exports(app, make_client):
 
 async def test_add_phrasing_from_a_ticket(app, make_client, kdir):
     client = await make_client()
+    overlay = overlay_of(app)
     ticket = unknown_ticket(app, text="xyzzy cho con 17 tuổi vào hợp tác xã được không")
-    _, baseline = loaded(kdir)
+    _, baseline = loaded(kdir, overlay)
+    shipped = snapshot(kdir)
     token = await csrf_of(client, f"/console/tickets/{ticket['id']}")
     resp = await client.post("/console/knowledge/phrasing", allow_redirects=False, data={
-        "csrf": token, "ticket": str(ticket["id"]), "entry": "l12-tuoi-vao-htx", "staff": "Lan",
+        "csrf": token, "ticket": str(ticket["id"]), "entry": "tv-dieu-kien", "staff": "Lan",
         "question": "con 17 tuổi vào hợp tác xã được không"})
     assert resp.status == 303 and "ok=phrasing_added" in resp.headers["Location"]
 
-    data = yaml.safe_load((kdir / loader.STAFF_PHRASINGS).read_text(encoding="utf-8"))
-    assert data[-1]["entry"] == "l12-tuoi-vao-htx" and data[-1]["ticket"] == ticket["id"] and data[-1]["by"] == "Lan"
-    assert "con 17 tuổi" not in " ".join(app.kb.entries["l12-tuoi-vao-htx"].questions)  # running bot unchanged
+    path = overlay / loader.STAFF_PHRASINGS
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data[-1]["entry"] == "tv-dieu-kien" and data[-1]["ticket"] == ticket["id"] and data[-1]["by"] == "Lan"
+    assert "con 17 tuổi" not in " ".join(app.kb.entries["tv-dieu-kien"].questions)  # running bot unchanged
 
     # A second one appends; a repeat or an unknown entry writes nothing.
-    await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "l12-tuoi-vao-htx",
+    await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "tv-dieu-kien",
                                                            "question": "chau 16 tuoi vao htx dc ko"})
-    before = (kdir / loader.STAFF_PHRASINGS).read_text(encoding="utf-8")
-    resp = await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "l12-tuoi-vao-htx",
+    before = path.read_text(encoding="utf-8")
+    resp = await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "tv-dieu-kien",
                                                                   "question": "chau 16 tuoi vao htx dc ko"})
     assert resp.status == 400
     resp = await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "khong-co-muc-nay",
                                                                   "question": "câu gì đó"})
     assert resp.status == 400
-    assert (kdir / loader.STAFF_PHRASINGS).read_text(encoding="utf-8") == before
-    kb, errors = loaded(kdir)
-    assert kb.entries["l12-tuoi-vao-htx"].questions[-2:] == ("con 17 tuổi vào hợp tác xã được không",
-                                                               "chau 16 tuoi vao htx dc ko")
+    assert path.read_text(encoding="utf-8") == before
+    kb, errors = loaded(kdir, overlay)
+    assert kb.entries["tv-dieu-kien"].questions[-2:] == ("con 17 tuổi vào hợp tác xã được không",
+                                                           "chau 16 tuoi vao htx dc ko")
     assert errors == baseline
+    assert snapshot(kdir) == shipped  # nothing written into the knowledge folder
 
 
 def _entry_form(token: str, **overrides) -> dict:
@@ -459,29 +473,34 @@ def _entry_form(token: str, **overrides) -> dict:
 
 async def test_new_entry_written_valid_and_cited(app, make_client, kdir):
     client = await make_client()
+    overlay = overlay_of(app)
     ticket = unknown_ticket(app)
-    _, baseline = loaded(kdir)
+    _, baseline = loaded(kdir, overlay)
+    shipped = snapshot(kdir)
     token = await csrf_of(client, f"/console/knowledge/new?ticket={ticket['id']}")
-    resp = await client.post("/console/knowledge/new", allow_redirects=False,
-                             data=_entry_form(token, ticket=str(ticket["id"])))
+    form = _entry_form(token, ticket=str(ticket["id"]))
+    resp = await client.post("/console/knowledge/new", allow_redirects=False, data=form)
     assert resp.status == 303, await resp.text()
     assert "ok=entry_added" in resp.headers["Location"]
-    path = kdir / knowledge.ENTRIES_FILE
+    path = overlay / knowledge.ENTRIES_FILE
     assert f"ticket #{ticket['id']}" in path.read_text(encoding="utf-8")
 
     # A second entry is appended to the same file; both load.
+    old_rule = "Luật 2012 cho HTX cũ giữ điều lệ cũ."
     resp = await client.post("/console/knowledge/new", allow_redirects=False, data=_entry_form(
         token, title="HTX cũ phải làm gì theo Luật 2012?", doc=["23/2012/QH13"], article=["13"], clause=["1"],
-        today="Nay áp dụng Điều 30 Luật HTX 2023.", questions="htx cu theo luat 2012"))
+        answer=old_rule, today="Nay áp dụng Điều 30 Luật HTX 2023.", questions="htx cu theo luat 2012"))
     assert resp.status == 303
-    kb, errors = loaded(kdir)
+    kb, errors = loaded(kdir, overlay)
     first, second = [e for e in kb.entries.values() if e.file.endswith(knowledge.ENTRIES_FILE)]
+    assert first.file == second.file == "overlay/" + knowledge.ENTRIES_FILE
     assert first.id.startswith("ctv-htx-co-duoc-vay-von")
     assert [(c.doc, c.article, c.clause) for c in first.citations] == [("17/2023/QH15", 9, None)]
-    assert len(first.questions) == 3 and "**phương án**" in first.answer
+    assert len(first.questions) == 3 and "**phương án**" in first.short and first.history is None
     assert [(c.doc, c.article, c.clause) for c in second.citations] == [("23/2012/QH13", 13, 1)]
-    assert second.today == "Nay áp dụng Điều 30 Luật HTX 2023."
+    assert (second.short, second.history) == ("Nay áp dụng Điều 30 Luật HTX 2023.", old_rule)
     assert errors == baseline
+    assert snapshot(kdir) == shipped  # nothing written into the knowledge folder
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -489,39 +508,44 @@ async def test_new_entry_written_valid_and_cited(app, make_client, kdir):
     ({"doc": ["23/2012/QH13"], "article": ["13"], "clause": [""]}, "Hiện nay"),
     ({"answer": ""}, "Cần nhập câu trả lời"),
     ({"article": ["abc", ""]}, "số nguyên dương"),
-    ({"id": "l12-dk-thanh-vien"}, "Mã mục này đã có"),
+    ({"id": "tv-dieu-kien"}, "Mã mục này đã có"),
     # Only the loader knows this one: the 2023 law has no article 999.
     ({"article": ["999", ""]}, "has only"),
 ])
 async def test_invalid_entry_is_not_written(app, make_client, kdir, overrides, message):
     client = await make_client()
+    shipped = snapshot(kdir)
     token = await csrf_of(client, "/console/knowledge/new")
     resp = await client.post("/console/knowledge/new", data=_entry_form(token, **overrides))
     assert resp.status == 400
     assert message in await resp.text()
-    assert not (kdir / knowledge.ENTRIES_FILE).exists()
+    assert not (overlay_of(app) / knowledge.ENTRIES_FILE).exists()
+    assert snapshot(kdir) == shipped
 
 
 async def test_knowledge_page_lists_additions_and_offers_a_reload(app, make_client, kdir):
     client = await make_client()
     token = await csrf_of(client, "/console/knowledge")
-    await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "l12-tuoi-vao-htx",
-                                                           "question": "xyzzy mấy tuổi được vào htx"})
+    resp = await client.post("/console/knowledge/phrasing", allow_redirects=False, data={
+        "csrf": token, "entry": "tv-dieu-kien", "question": "xyzzy mấy tuổi được vào htx"})
+    assert resp.status == 303
     html = await (await client.get("/console/knowledge")).text()
     assert "xyzzy mấy tuổi được vào htx" in html
     assert "Chưa — cần nạp lại" in html and 'action="/console/knowledge/reload"' in html  # tests/test_reload.py
 
 
-def test_loader_merges_staff_phrasings_and_rejects_unknown_entries(kdir):
-    path = kdir / loader.STAFF_PHRASINGS
-    path.write_text("- {entry: l12-tuoi-vao-htx, question: 'ong ba 70 tuoi vao htx duoc ko'}\n", encoding="utf-8")
-    kb, report = load_with_report(kdir)
-    assert kb.entries["l12-tuoi-vao-htx"].questions[-1] == "ong ba 70 tuoi vao htx duoc ko"
+def test_loader_merges_staff_phrasings_and_rejects_unknown_entries(kdir, tmp_path):
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    path = overlay / loader.STAFF_PHRASINGS
+    path.write_text("- {entry: tv-dieu-kien, question: 'ong ba 70 tuoi vao htx duoc ko'}\n", encoding="utf-8")
+    kb, report = load_with_report(kdir, overlay)
+    assert kb.entries["tv-dieu-kien"].questions[-1] == "ong ba 70 tuoi vao htx duoc ko"
     assert not [p for p in report.errors if p.file.endswith(loader.STAFF_PHRASINGS)]
-    path.write_text("- {entry: khong-co, question: 'abc'}\n- {entry: l12-tuoi-vao-htx, extra: 1}\n",
+    path.write_text("- {entry: khong-co, question: 'abc'}\n- {entry: tv-dieu-kien, extra: 1}\n",
                     encoding="utf-8")
-    _, report = load_with_report(kdir)
-    mine = [(p.entry, p.field) for p in report.errors if p.file.endswith(loader.STAFF_PHRASINGS)]
+    _, report = load_with_report(kdir, overlay)
+    mine = sorted((p.entry, p.field) for p in report.errors if p.file.endswith(loader.STAFF_PHRASINGS))
     assert mine == [("#1", "entry"), ("#2", "extra"), ("#2", "question")]
 
 

@@ -20,13 +20,27 @@ def test_start_shows_menu_and_honours_province_deep_link(app):
     assert app.store.user("web", "u1")["province"] == "Kon Tum"
 
 
-def test_answer_has_sources_today_and_feedback_buttons(app):
-    (reply,) = send(app, "người nước ngoài có được vào hợp tác xã không")
-    assert "Nguồn:" in reply.text and "23/2012/QH13" in reply.text
-    assert "Hiện nay:" in reply.text  # the 2012 law is no longer in force
-    assert any(p.startswith("fb:+:") for p in payloads(reply))
-    row = app.store.conn.execute("select kind, entry_id, score from messages").fetchone()
-    assert row["kind"] == "answer" and row["entry_id"] and row["score"] > 0
+def test_answer_has_sources_today_and_feedback_buttons(app, kb):
+    entry = kb.entries["tv-dieu-kien"]  # today's rule (2023 law) plus the repealed 2012 rule as history
+    (reply,) = send(app, entry.questions[0])
+    row = app.store.conn.execute("select id, kind, entry_id, score from messages").fetchone()
+    assert row["kind"] == "answer" and row["entry_id"] == entry.id and row["score"] > 0
+    first, sources = reply.text.split("\n")  # today's rule, then its sources: nothing else
+    assert first == entry.short.strip()
+    assert sources.startswith(kb.texts["sources"]) and "17/2023/QH15" in sources
+    assert "23/2012/QH13" not in reply.text  # the repealed law only behind the history button
+    assert entry.history.strip() not in reply.text and entry.detail.strip() not in reply.text
+    assert kb.texts["today"] not in reply.text  # no v1 "Hiện nay:" block
+    assert [b.payload for b in reply.buttons[0]] == [f"faq:d:{entry.id}", f"faq:h:{entry.id}"]
+    assert reply.buttons[0][0].label == kb.texts["detail_button"]
+    assert [b.payload for b in reply.buttons[1]] == [f"fb:+:{row['id']}", f"fb:-:{row['id']}"]
+
+    # An entry with an `unsure` line and no detail: the line follows `short`, no detail button.
+    entry = kb.entries["dk-noi-dang-ky"]
+    (reply,) = send(app, entry.questions[0])
+    assert reply.text.split("\n")[:2] == [entry.short.strip(), entry.unsure.strip()]
+    assert "295/2026/NĐ-CP" in reply.text.split("\n")[2] and "92/2024" not in reply.text
+    assert payloads(reply)[0] == f"faq:h:{entry.id}" and f"faq:d:{entry.id}" not in payloads(reply)
 
 
 def test_unknown_is_honest_logs_for_staff_and_gives_contact(app):
@@ -143,12 +157,12 @@ def test_handler_crash_is_recorded_and_user_told(app, monkeypatch):
 
 
 def test_feedback_on_an_answer_reached_by_a_button(app):
-    (answer,) = send(app, payload="faq:e:l12-dk-thanh-vien")
+    (answer,) = send(app, payload="faq:e:tv-dieu-kien")
     down = next(p for p in payloads(answer) if p.startswith("fb:-:"))
     (sorry,) = send(app, payload=down)
     assert "cán bộ" in sorry.text
     (ticket,) = app.store.tickets()
-    assert ticket["reason"] == "negative_feedback" and "l12-dk-thanh-vien" in ticket["text"]
+    assert ticket["reason"] == "negative_feedback" and "tv-dieu-kien" in ticket["text"]
 
 
 def test_asking_for_staff_inside_a_longer_message_sends_it_at_once(app):

@@ -32,9 +32,9 @@ from bot.console import knowledge
 from bot.kb.loader import KnowledgeError
 from bot.types import Incoming
 
-ENTRY = "l12-tuoi-vao-htx"
+ENTRY = "tv-dieu-kien"
 # Words no entry uses, so before the reload the bot cannot know what this is about.
-NEW_QUESTION = "plugh frobozz xyzzy được vào htx không"
+NEW_QUESTION = "plugh frobozz xyzzy vào htx được không"
 NEW_COMMAND = "hoidap"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 TODAY = dt.date(2026, 1, 15)
@@ -116,7 +116,12 @@ def test_reload_picks_up_a_new_entry_and_commands(live, kdir):
 def test_reload_reads_config_knowledge_path_or_an_explicit_folder(live, kdir, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(kdir, other)
-    add_phrasing(other, "zork frobozz plugh htx ở đâu")
+    # An editor's change in the other folder itself (an explicit folder replaces the base layer).
+    path = other / "entries" / "thanh-vien.yaml"
+    text, count = re.subn(r"(?m)^(      - muốn vào htx cần những gì\n)", r"\1      - zork frobozz plugh htx ở đâu\n",
+                          path.read_text("utf-8"))
+    assert count == 1
+    path.write_text(text, encoding="utf-8")
     assert "zork frobozz plugh htx ở đâu" not in live.reload().entries[ENTRY].questions  # the configured folder
     assert "zork frobozz plugh htx ở đâu" in live.reload(other).entries[ENTRY].questions
 
