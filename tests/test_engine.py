@@ -44,10 +44,19 @@ def test_answer_has_sources_today_and_feedback_buttons(app, kb):
 
 
 def test_unknown_is_honest_logs_for_staff_and_gives_contact(app):
-    (reply,) = send(app, "giá heo hơi hôm nay bao nhiêu một ký")
-    assert "chưa chắc" in reply.text and app.config.alliance.phone in reply.text
+    (reply,) = send(app, "htx có được xyzzy qwerty plugh không")
+    assert reply.text == app.engine.knowledge.kb.texts["unknown"].format(
+        alliance=app.config.alliance.name, contact=app.config.alliance.contact(), hours=app.config.alliance.hours)
     (ticket,) = app.store.tickets()
-    assert ticket["reason"] == "unknown" and "heo" in ticket["text"]
+    assert ticket["reason"] == "unknown" and "xyzzy" in ticket["text"]
+
+
+def test_off_topic_and_junk_get_a_polite_reply_and_no_ticket(app):
+    (price,) = send(app, "giá heo hơi hôm nay bao nhiêu một ký")
+    (junk,) = send(app, "asdkjh qwpoei")
+    assert "/canbo" not in price.text and app.config.alliance.phone not in price.text
+    assert junk.text.startswith(app.kb.texts["not_understood"].split("{")[0])
+    assert app.store.tickets() == []
 
 
 def test_feedback_buttons(app):
