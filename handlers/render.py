@@ -15,7 +15,7 @@ from bot.kb.style import states_repealed_first
 from bot.types import Button, Context, Reply
 
 LABEL_CHARS = 60
-FIRST_MESSAGE_PLACES = 3  # article references per document in the first message; all of them in the detail
+FIRST_MESSAGE_PLACES = 2  # article references in the first message; all of them, with numbers, in the detail
 
 
 def _where(c: Citation) -> str:
@@ -93,8 +93,22 @@ def first_text(ctx: Context, entry: Entry, history_first: bool = False, lead: st
         citations = today_citations(ctx, entry)
     if entry.unsure:
         lines.append(entry.unsure.strip())
-    lines.append(sources_line(ctx, list(dict.fromkeys(citations)), FIRST_MESSAGE_PLACES))
+    lines.append(brief_sources(ctx, list(dict.fromkeys(citations)), history_first))
     return "\n".join(lines)
+
+
+def brief_sources(ctx: Context, citations: list[Citation], history_first: bool) -> str:
+    """'Nguồn: khoản 1 Điều 74 Luật HTX 2023.' — the main document of the first message, by its short
+    name (every source, with official numbers, is in the detail). With the old rule first, the old law
+    and today's are both named."""
+    docs = list(dict.fromkeys(c.doc for c in citations))[: 2 if history_first else 1]
+    parts = []
+    for number in docs:
+        places = list(dict.fromkeys(_where(c) for c in citations if c.doc == number and _where(c)))
+        doc = ctx.kb.document(number)
+        name = doc.short if doc else number
+        parts.append(f"{', '.join(places[:FIRST_MESSAGE_PLACES])} {name}".strip())
+    return sources_sentence(ctx, parts)
 
 
 def _today(ctx: Context, short: str) -> str:
