@@ -219,6 +219,9 @@ class Engine:
                 return row["text"] or f"[{row['entry_id'] or row['payload'] or row['kind'] or 'nút bấm'}]"
             return None
 
+        def feedback_given(mid: int) -> int | None:
+            return self.store.feedback_value(str(user.get("channel")), str(user.get("user_key")), mid)
+
         return Context(
             kb=self.kb,
             searcher=self.searcher,
@@ -226,6 +229,7 @@ class Engine:
             user=user,
             now=self.clock(),
             message_text=message_text,
+            feedback_given=feedback_given,
         )
 
     def _active_state(self, channel: str, user_key: str) -> tuple[DialogState | None, bool]:
@@ -248,6 +252,7 @@ class Engine:
         outcome = self._call(route, ctx, state, msg)
         name = route
         replies, effects, meta = outcome.replies, outcome.effects, outcome.meta
+        end_dialog = outcome.end_dialog  # a handler that hands over ("faq:") may end its conversation first
         hops = 0
         while outcome.redirect and hops < MAX_REDIRECTS:
             hops += 1
@@ -256,8 +261,9 @@ class Engine:
                                                             text=msg.text))
             replies, effects = replies + outcome.replies, effects + outcome.effects
             meta = meta if meta.get("kind") else outcome.meta
+            end_dialog = end_dialog or outcome.end_dialog
         active = state.get("flow") if state else None
-        if name == active or outcome.state is not None or outcome.end_dialog:
+        if name == active or outcome.state is not None or end_dialog:
             new_state = outcome.state
         else:
             new_state = state

@@ -131,6 +131,7 @@ class Context:
     user: dict[str, Any]
     now: float
     message_text: Callable[[int], str | None] = lambda _id: None
+    feedback_given: Callable[[int], int | None] = lambda _id: None  # the member's vote on a message, if any
     active_flow: str | None = None  # the conversation in progress, if any
 
     @property

@@ -15,6 +15,9 @@ def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     if question is None:
         return Outcome([Reply(ctx.t("feedback_unknown"))], meta={"kind": Kind.FEEDBACK})
     value = 1 if sign == "+" else -1
+    if ctx.feedback_given(target_id) == value:
+        # Pressed again (or the platform re-sent the press): counted once, and no second ticket.
+        return Outcome([Reply(ctx.t("feedback_already"))], meta={"kind": Kind.FEEDBACK})
     effects: list[Effect] = [RecordFeedback(target_id, value)]
     if value > 0:
         return Outcome([Reply(ctx.t("feedback_thanks"))], meta={"kind": Kind.FEEDBACK}, effects=effects)

@@ -129,13 +129,31 @@ async def history(request: web.Request) -> web.Response:
     app = request.app[APP_KEY]
     uid, new = _uid(request)
     items = [] if new else app.store.history(CHANNEL, uid)
-    # The page itself sends /start to greet; the member never typed it.
-    items = [it for it in items if not (it["who"] == "user" and it["text"].split(" ", 1)[0] == "/start")]
-    out = [
-        {"who": it["who"], **reply_json(it["text"], it["buttons"] if it["who"] == "bot" else [])}
-        for it in items
-    ]
+    out: list[dict[str, Any]] = []
+    labels: dict[str, str] = {}  # payload → label of the buttons shown so far
+    for it in items:
+        if it["who"] == "bot":
+            labels.update({b["payload"]: b["label"] for row in it["buttons"] for b in row})
+            out.append({"who": "bot", **reply_json(it["text"], it["buttons"]),
+                        "feedback": _feedback_shown(app, uid, it["buttons"])})
+            continue
+        text = it["text"] or labels.get(it["payload"] or "")
+        # The page itself sends /start to greet; the member never typed it. A press whose button is no longer
+        # in the history has no words to show.
+        if text and text.split(" ", 1)[0] != "/start":
+            out.append({"who": "user", **reply_json(text, [])})
     return _with_cookie(web.json_response({"items": out}), uid, new)
+
+
+def _feedback_shown(app: Host, uid: str, buttons: list[list[dict[str, str]]]) -> int | None:
+    """The 👍/👎 the member already gave under this reply, so the restored page shows it pressed."""
+    for row in buttons:
+        for b in row:
+            sign, _, target = b["payload"].removeprefix("fb:").partition(":") if b["payload"].startswith("fb:") \
+                else ("", "", "")
+            if sign and target.isascii() and target.isdigit():
+                return app.store.feedback_value(CHANNEL, uid, int(target))
+    return None
 
 
 async def health(request: web.Request) -> web.Response:

@@ -83,5 +83,11 @@ class Messages(Users):
             (target, channel, user_key, value, now),
         )
 
+    def feedback_value(self, channel: str, user_key: str, message_id: int) -> int | None:
+        """The vote this member already gave on that message (1, -1), or None."""
+        value = self._scalar("select value from feedback where message_id = ? and channel = ? and user_key = ?",
+                             (message_id, channel, user_key))
+        return int(value) if value is not None else None
+
     def _forget_feedback(self, channel: str, user_key: str) -> None:
         self._execute("delete from feedback where channel = ? and user_key = ?", (channel, user_key))

@@ -37,13 +37,15 @@ class Outbox(Messages):
         return [_decoded(r) for r in rows]
 
     def history(self, channel: str, user_key: str, limit: int = 40) -> list[Row]:
-        """The user's typed messages and the replies they were sent, oldest first (the last `limit`)."""
+        """The user's messages (typed, or the payload of a button pressed) and the replies they were sent,
+        oldest first (the last `limit`)."""
         rows = self._rows(
             """select * from (
-                 select 'user' as who, text, '[]' as buttons, received_at as at, id as seq from messages
-                   where channel = ? and user_key = ? and text is not null and text != ''
+                 select 'user' as who, text, payload, '[]' as buttons, received_at as at, id as seq from messages
+                   where channel = ? and user_key = ? and (coalesce(text, '') != '' or coalesce(payload, '') != '')
                  union all
-                 select 'bot' as who, text, buttons, coalesce(sent_at, created_at) as at, id as seq from replies
+                 select 'bot' as who, text, null as payload, buttons, coalesce(sent_at, created_at) as at, id as seq
+                   from replies
                    where channel = ? and user_key = ? and status = 'sent' and text != ''
                ) order by at desc, seq desc limit ?""",
             (channel, user_key, channel, user_key, limit),
