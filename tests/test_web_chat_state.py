@@ -3,7 +3,6 @@
 from bot.types import Incoming
 
 
-
 def send(app, user="u1", **kw):
     return [s.reply for s in app.engine.handle(Incoming("web", user, **kw))]
 
