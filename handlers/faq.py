@@ -173,7 +173,7 @@ def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], re
             continue
         out = answer_one(ctx, part.text, message_id, part, history, feedback=False, related=False)
         for reply in out.replies:
-            reply.text = ctx.t("part_head", n=i, question=short_label(part.asked or part.text, 90)) + "\n" + reply.text
+            reply.text = ctx.t("part_head", n=i, question=short_label(part.asked or part.text, 60)) + "\n" + reply.text
         replies += out.replies
         metas.append(out.meta)
         effects += out.effects
