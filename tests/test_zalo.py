@@ -424,6 +424,18 @@ async def test_a_final_error_is_shown_to_staff_and_not_retried(zalo, caplog):
     assert who("5050505") in "\n".join(zalo_lines)
 
 
+async def test_staff_see_why_their_answer_did_not_reach_the_member(zalo, aiohttp_client):
+    from bot.app import make_webapp
+
+    row = await staff_answer_after(zalo, "6161", 3 * 24 * 3600)  # billed band, billed replies off
+    assert row["status"] == "undeliverable"
+    client = await aiohttp_client(make_webapp(zalo.app, []))
+    resp = await client.get("/console/conversation", params={"channel": "zalo", "user": "6161"})
+    page = await resp.text()
+    assert resp.status == 200 and "Cán bộ trả lời" in page
+    assert "Không gửi được" in page and "Đã quá 48 giờ kể từ lần cuối thành viên nhắn cho OA" in page
+
+
 # --- storing before acknowledging ------------------------------------------------------------------
 
 
