@@ -240,6 +240,8 @@ async def test_forged_signature_is_refused_with_200_logged_without_ids_and_nothi
     assert "111222333" not in caplog.text  # the member's id never reaches the log
     # One line a minute at most, however many forgeries arrive.
     assert len([r for r in caplog.records if "refused" in r.getMessage()]) == 1
+    # Three refusals and no event accepted since start: most likely our key is wrong; said as an error.
+    assert [r.levelname for r in caplog.records if "oa_secret_key" in r.getMessage()] == ["ERROR"]
 
 
 async def test_replayed_event_is_answered_once(zalo):

@@ -213,9 +213,10 @@ class ZaloService:
                         "Refused so far: %d, accepted: %d (docs/zalo.md, 'Signature failures').",
                         str(body.get("event_name"))[:40], len(raw), remote, why, self.signatures_refused,
                         self.signatures_passed)
-            if self.signatures_passed == 0 and self.signatures_refused >= 3:
-                log.error("Zalo webhook: no event has passed the signature check since start: check that "
-                          "zalo.oa_secret_key is the OA Secret Key of this OA and zalo.app_id its app's id")
+        if self.signatures_passed == 0 and self.signatures_refused == 3:
+            log.error("Zalo webhook: no event has passed the signature check since start: check that "
+                      "zalo.oa_secret_key is the OA Secret Key of this OA and zalo.app_id its app's id "
+                      "(docs/zalo.md, 'Signature failures')")
         return web.json_response({"ok": False, "error": "bad signature"})
 
     async def _accept(self, inc: Incoming) -> None:
