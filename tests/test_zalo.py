@@ -69,7 +69,7 @@ async def until(condition, limit: float = 10.0) -> None:
 
 async def settle(h: Harness) -> None:
     """Wait until webhook tasks are done and the outbox worker has nothing due left."""
-    await until(lambda: not h.service._tasks and not h.store.due_replies("zalo"))
+    await until(lambda: not h.service.busy() and not h.store.due_replies("zalo"))
 
 
 def zalo_config(config, fake: FakeZalo) -> None:

@@ -97,7 +97,12 @@ class ZaloService:
         self.tokens = TokenManager(self.config, self.store, self._get_session, clock=self.store.clock)
         self.api = ZaloAPI(self.config, self.tokens, self._get_session)
         self.worker = OutboxWorker(self.store, CHANNEL, self.send, poll_interval=poll_interval)
-        self._tasks: set[asyncio.Task] = set()
+        # Stored messages waiting for their answer, answered one at a time in arrival order: so at most
+        # one answer is ahead of a new event's commit on the store's writer thread, and a burst of
+        # events is still acknowledged within Zalo's 2 seconds.
+        self._answers: asyncio.Queue[tuple[int, Incoming]] = asyncio.Queue()
+        self._unanswered = 0
+        self._answerer: asyncio.Task | None = None
         self._keeper: asyncio.Task | None = None
         # What this process sent lately (platform ids, and (user, text) while a call is under way), so
         # the `oa_send_*` echo of our own reply is not mistaken for a message staff typed in Zalo.
@@ -120,11 +125,19 @@ class ZaloService:
                         "cannot be refreshed and will stop working after about 25 hours")
         self._get_session()
         self.worker.start()
+        self._start_answerer()
         self._keeper = asyncio.create_task(self._keep_tokens(), name="zalo-tokens")
 
     async def stop(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        # Answer what is already stored (a message left over is answered by recover() at the next start).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                while self._unanswered and self._answerer is not None and not self._answerer.done():
+                    await asyncio.sleep(0.01)
+        if self._answerer:
+            self._answerer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._answerer
         if self._keeper:
             self._keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -180,7 +193,7 @@ class ZaloService:
         self.signatures_passed += 1
         name = str(body.get("event_name"))[:40]
         stale = hook.staleness(body, self.store.clock(), self.config.max_event_age_seconds,
-                               self.config.clock_skew_seconds)
+                               self.config.clock_skew_seconds, request.headers.get("X-ZEvent-Timestamp"))
         if stale:
             log.warning("Zalo webhook: event %r not processed, outside the freshness window: %s", name, stale)
             return web.json_response({"ok": False, "error": "stale event"})
@@ -219,15 +232,31 @@ class ZaloService:
                       "(docs/zalo.md, 'Signature failures')")
         return web.json_response({"ok": False, "error": "bad signature"})
 
+    def busy(self) -> bool:
+        """Stored messages not yet answered (for tests and shutdown)."""
+        return self._unanswered > 0
+
+    def _start_answerer(self) -> None:
+        if self._answerer is None or self._answerer.done():
+            self._answerer = asyncio.create_task(self._answer_loop(), name="zalo-answers")
+
     async def _accept(self, inc: Incoming) -> None:
-        """Commit the message (on the store's thread), then answer it in a task."""
+        """Commit the message (on the store's thread); it is answered afterwards, in arrival order."""
         message_id, duplicate = await self.store.run(self.app.engine.accept, inc)
         if duplicate:
             log.debug("Zalo webhook: event %s already stored", message_id)
             return
-        task = asyncio.create_task(self._answer(message_id, inc))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._unanswered += 1
+        self._answers.put_nowait((message_id, inc))
+        self._start_answerer()
+
+    async def _answer_loop(self) -> None:
+        while True:
+            message_id, inc = await self._answers.get()
+            try:
+                await self._answer(message_id, inc)
+            finally:
+                self._unanswered -= 1
 
     async def _answer(self, message_id: int, inc: Incoming) -> None:
         store = self.store

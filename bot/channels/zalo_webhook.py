@@ -177,19 +177,21 @@ def _echo(name: str, body: dict[str, Any]) -> Event:
     return Event("echo", user_id=user, msg_id=msg_id, text=text.strip())
 
 
-def event_time(body: dict[str, Any]) -> float | None:
-    """The event's `timestamp` (milliseconds since the epoch, sent as a string) in seconds, or None."""
-    raw = _str(body.get("timestamp"))
+def event_time(body: dict[str, Any], header_timestamp: str | None = None) -> float | None:
+    """The event's `timestamp` (milliseconds since the epoch, sent as a string) in seconds, or None.
+    The body's field is the signed one; an `X-ZEvent-Timestamp` header is used only without it."""
+    raw = _str(body.get("timestamp")) or (header_timestamp or "").strip()
     if not raw.isdigit() or len(raw) > 16:
         return None
     return int(raw) / 1000.0
 
 
-def staleness(body: dict[str, Any], now: float, max_age: float, skew: float) -> str:
+def staleness(body: dict[str, Any], now: float, max_age: float, skew: float,
+              header_timestamp: str | None = None) -> str:
     """Why the event is outside the freshness window ('' when it is inside, or the check is off)."""
     if max_age <= 0:
         return ""
-    at = event_time(body)
+    at = event_time(body, header_timestamp)
     if at is None:
         return "no usable timestamp"
     if at > now + skew:
