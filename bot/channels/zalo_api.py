@@ -178,7 +178,7 @@ class TokenManager:
             self.refresh_at = now + lifetime * REFRESH_SHARE
             self.refreshes += 1
             self.failed_until = 0.0
-            self._save()  # the old refresh token is dead now: persist before anything else
+            await self.store.run(self._save)  # the old refresh token is dead now: persist before anything else
             log.info("Zalo access token refreshed; valid for %d s", lifetime)
             return self.access_token
 
