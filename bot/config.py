@@ -98,8 +98,17 @@ class ZaloConfig:
     api_base: str = "https://openapi.zalo.me"
     oauth_base: str = "https://oauth.zaloapp.com"
     webhook_path: str = "/zalo/webhook"
+    # Webhook events older than this (their `timestamp`) are not processed: longer than Zalo's retry
+    # ladder (about 1 h 50 min), so a retry after an outage still counts; 0 switches the check off.
+    max_event_age_seconds: int = 10800
+    clock_skew_seconds: int = 300  # events stamped this far in the future still count
+    # Customer-service (CS) reply window, counted from the member's last message, tap or follow:
+    # free up to `free_reply_hours`, billed by Zalo up to `max_reply_days`, refused after.
+    free_reply_hours: int = 48
+    max_reply_days: int = 7
+    allow_billed_replies: bool = False
+    reply_window_hours: int = 0  # deprecated name of free_reply_hours; 0 = not set
     # Single-source facts about the OA API, kept adjustable until confirmed on a real OA (docs/zalo.md).
-    reply_window_hours: int = 48
     max_buttons: int = 5
     button_title_chars: int = 100
     button_format: str = "text"  # "text": message.text + buttons; "button": template_type "button"
@@ -213,9 +222,17 @@ def _validate(config: Config) -> None:
     z = config.zalo
     if z.button_format not in ("text", "button"):
         raise ConfigError("zalo.button_format: must be \"text\" or \"button\"")
-    if z.reply_window_hours < 1 or z.max_buttons < 1 or z.button_title_chars < 5:
-        raise ConfigError("zalo.reply_window_hours and zalo.max_buttons must be at least 1, "
+    if z.reply_window_hours:  # the old name, kept so existing config files still load
+        z.free_reply_hours = z.reply_window_hours
+    if z.free_reply_hours < 1 or z.max_buttons < 1 or z.button_title_chars < 5:
+        raise ConfigError("zalo.free_reply_hours and zalo.max_buttons must be at least 1, "
                           "zalo.button_title_chars at least 5")
+    if z.max_reply_days * 24 < z.free_reply_hours:
+        raise ConfigError("zalo.max_reply_days: must not end before zalo.free_reply_hours")
+    if z.max_event_age_seconds and z.max_event_age_seconds < 60:
+        raise ConfigError("zalo.max_event_age_seconds: at least 60, or 0 to accept events of any age")
+    if not 0 <= z.clock_skew_seconds <= 3600 or z.max_event_age_seconds < 0:
+        raise ConfigError("zalo.clock_skew_seconds: between 0 and 3600; zalo.max_event_age_seconds: not negative")
     if config.dialog.expiry_minutes < 1:
         raise ConfigError("dialog.expiry_minutes: must be at least 1")
     if config.limits.messages_per_minute < 1:

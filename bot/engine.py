@@ -112,11 +112,20 @@ class Engine:
 
     def handle(self, inc: Incoming) -> list[Sent]:
         """Record `inc`, answer it, queue the replies. Never raises for anything a user can send."""
-        text = _clean(inc.text)
-        message_id, duplicate = self.store.record_incoming(inc, text)
+        message_id, duplicate = self.accept(inc)
         if duplicate:
             return []
-        return self._process(message_id, inc, text)
+        return self.answer(message_id, inc)
+
+    def accept(self, inc: Incoming) -> tuple[int, bool]:
+        """Only commit `inc` (returns its id and whether it was a duplicate): for a webhook that must
+        have the message stored before it acknowledges, and answers it afterwards with `answer()`.
+        If the process dies in between, `recover()` answers it on the next start."""
+        return self.store.record_incoming(inc, _clean(inc.text))
+
+    def answer(self, message_id: int, inc: Incoming) -> list[Sent]:
+        """Answer a message `accept()` committed, queue the replies. Never raises for user input."""
+        return self._process(message_id, inc, _clean(inc.text))
 
     async def handle_async(self, inc: Incoming) -> list[Sent]:
         """`handle()` from the event loop: all of it (SQLite and search) runs on the store's one writer

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,27 +32,37 @@ def sign(raw: bytes, timestamp: str, app_id: str = APP_ID, secret: str = OA_SECR
 _counter = itertools.count(1)
 
 
-def text_event(user: str, text: str, msg_id: str | None = None, timestamp: str = "1700000000000",
+def now_ms(at: float | None = None) -> str:
+    """An event `timestamp` as Zalo sends it: milliseconds since the epoch, as a string."""
+    return str(int((time.time() if at is None else at) * 1000))
+
+
+def text_event(user: str, text: str, msg_id: str | None = None, timestamp: str | None = None,
                event_name: str = "user_send_text") -> dict[str, Any]:
     n = next(_counter)
     return {
         "app_id": APP_ID, "user_id_by_app": f"9{user}", "event_name": event_name,
         "sender": {"id": user}, "recipient": {"id": OA_ID},
         "message": {"text": text, "msg_id": msg_id or f"msg{n:08d}"},
-        "timestamp": timestamp,
+        "timestamp": timestamp or now_ms(),
     }
 
 
-def follow_event(user: str, name: str = "follow", timestamp: str = "1700000000001") -> dict[str, Any]:
+def follow_event(user: str, name: str = "follow", timestamp: str | None = None) -> dict[str, Any]:
     return {"oa_id": OA_ID, "follower": {"id": user}, "user_id_by_app": f"9{user}", "event_name": name,
-            "source": "oa_profile", "app_id": APP_ID, "timestamp": timestamp}
+            "source": "oa_profile", "app_id": APP_ID, "timestamp": timestamp or now_ms()}
 
 
-def echo_event(user: str, text: str) -> dict[str, Any]:
-    """What Zalo sends after the OA itself sent a message: sender and recipient swapped."""
+def echo_event(user: str, text: str, msg_id: str | None = None, event_name: str = "oa_send_text",
+               timestamp: str | None = None) -> dict[str, Any]:
+    """What Zalo sends after the OA itself sent a message (through the API, or typed by staff in the
+    OA manager): sender and recipient swapped."""
     n = next(_counter)
-    return {"app_id": APP_ID, "event_name": "oa_send_text", "sender": {"id": OA_ID}, "recipient": {"id": user},
-            "message": {"text": text, "msg_id": f"oa{n:08d}"}, "timestamp": "1700000000002"}
+    message: dict[str, Any] = {"msg_id": msg_id or f"oa{n:08d}"}
+    if text:
+        message["text"] = text
+    return {"app_id": APP_ID, "event_name": event_name, "sender": {"id": OA_ID}, "recipient": {"id": user},
+            "message": message, "timestamp": timestamp or now_ms()}
 
 
 def encode(event: dict[str, Any]) -> bytes:

@@ -24,6 +24,7 @@ from fake_zalo import (
     echo_event,
     encode,
     follow_event,
+    now_ms,
     post_event,
     sign,
     text_event,
@@ -31,7 +32,7 @@ from fake_zalo import (
 
 from bot.app import App
 from bot.channels import zalo_webhook as hook
-from bot.channels.zalo import ZaloService, render
+from bot.channels.zalo import ZaloService, render, who
 from bot.channels.zalo_api import KV_TOKENS, TokenManager, classify
 from bot.config import ZaloConfig
 from bot.db import Store
@@ -68,7 +69,7 @@ async def until(condition, limit: float = 10.0) -> None:
 
 async def settle(h: Harness) -> None:
     """Wait until webhook tasks are done and the outbox worker has nothing due left."""
-    await until(lambda: not h.service._tasks and not h.store.due_replies("zalo"))
+    await until(lambda: not h.service.busy() and not h.store.due_replies("zalo"))
 
 
 def zalo_config(config, fake: FakeZalo) -> None:
@@ -144,7 +145,10 @@ def test_events_become_incoming_messages_or_are_ignored():
     assert tap.incoming.payload == "faq:e:l12-dk-thanh-vien" and tap.incoming.text is None
     typed = hook.to_event(text_event("42", "#hashtag and words", msg_id="t2"))
     assert typed.incoming.text == "#hashtag and words" and typed.incoming.payload is None
-    assert hook.to_event(echo_event("42", "an answer")).action == "ignore"
+    echo = hook.to_event(echo_event("42", "an answer", msg_id="oa-1"))
+    assert (echo.action, echo.user_id, echo.msg_id, echo.text) == ("echo", "42", "oa-1", "an answer")
+    picture = hook.to_event(echo_event("42", "", event_name="oa_send_image"))
+    assert picture.action == "echo" and picture.text.startswith("[Ảnh")
     follow = hook.to_event(follow_event("42"))
     assert (follow.action, follow.incoming.payload, follow.incoming.user_key) == ("message", "start", "42")
     assert hook.to_event(follow_event("42", name="unfollow")).action == "unfollow"
@@ -217,17 +221,27 @@ async def test_a_question_is_answered_through_the_oa_api(zalo):
     assert zalo.fake.sent[2].text.startswith(zalo.app.kb.ui["examples_text"][:20])
 
 
-async def test_forged_signature_is_rejected_and_nothing_is_stored(zalo):
-    event = text_event("111", "điều kiện vào htx")
+async def test_forged_signature_is_refused_with_200_logged_without_ids_and_nothing_is_stored(zalo, caplog):
+    # 200, not 401: Zalo retries anything but 200 and then disables the webhook (docs/zalo.md).
+    event = text_event("111222333", "điều kiện vào htx")
     raw = encode(event)
     forged = sign(raw, event["timestamp"], secret="guessed")
-    assert (await post_event(zalo.url, event, signature=forged))[0] == 401
-    assert (await post_event(zalo.url, event, signature=None))[0] == 401
-    tampered = raw.replace("điều kiện".encode(), "giải thể".encode())
-    assert (await post_event(zalo.url, raw=tampered, signature=sign(raw, event["timestamp"])))[0] == 401
+    with caplog.at_level(logging.WARNING):
+        status, text = await post_event(zalo.url, event, signature=forged)
+        assert status == 200 and json.loads(text) == {"ok": False, "error": "bad signature"}
+        assert (await post_event(zalo.url, event, signature=None))[0] == 200
+        tampered = raw.replace("điều kiện".encode(), "giải thể".encode())
+        assert (await post_event(zalo.url, raw=tampered, signature=sign(raw, event["timestamp"])))[0] == 200
     assert (await post_event(zalo.url, raw=b"\xff\xfe junk", signature="mac=00"))[0] == 400
     await settle(zalo)
     assert zalo.store.counts()["messages"] == 0 and not [c for c in zalo.fake.calls if c[0] == "cs"]
+    assert zalo.service.signatures_refused == 3 and zalo.service.signatures_passed == 0
+    assert "refused" in caplog.text and "user_send_text" in caplog.text
+    assert "111222333" not in caplog.text  # the member's id never reaches the log
+    # One line a minute at most, however many forgeries arrive.
+    assert len([r for r in caplog.records if "refused" in r.getMessage()]) == 1
+    # Three refusals and no event accepted since start: most likely our key is wrong; said as an error.
+    assert [r.levelname for r in caplog.records if "oa_secret_key" in r.getMessage()] == ["ERROR"]
 
 
 async def test_replayed_event_is_answered_once(zalo):
@@ -249,7 +263,6 @@ async def test_probe_echo_and_unfollow_have_no_side_effects(zalo):
     assert (await post_event(zalo.url, raw=b"", signature=None))[0] == 200
     async with aiohttp.ClientSession() as s, s.get(zalo.url) as resp:
         assert resp.status == 200
-    assert (await post_event(zalo.url, echo_event("333", "an answer we sent")))[0] == 200
     assert (await post_event(zalo.url, follow_event("333", name="unfollow")))[0] == 200
     await settle(zalo)
     assert zalo.store.counts()["messages"] == 0 and zalo.fake.sent == []
@@ -312,20 +325,214 @@ async def test_error_in_a_200_body_is_detected(zalo):
     assert "-213" in row["last_error"] and zalo.fake.sent == []
 
 
-async def test_reply_outside_the_48_hour_window_is_recorded_undeliverable(zalo):
-    await post_event(zalo.url, text_event("999", "/help"))
-    await until(lambda: len(zalo.fake.sent) == 1)
-    zalo.clock.advance(49 * 3600)
-    rid = zalo.store.queue_reply("zalo", "999", Reply("Cán bộ trả lời: ..."), origin="staff")
-    zalo.service.worker.notify()
-    await until(lambda: stored(zalo.store, "select status from replies where id = ?", rid)[0]["status"] != "pending")
-    (row,) = stored(zalo.store, "select * from replies where id = ?", rid)
-    assert row["status"] == "undeliverable" and "48-hour" in row["last_error"]
-    assert len(zalo.fake.sent) == 1
+def later(h: Harness) -> str:
+    """An event timestamp at the harness clock's now (the tests move that clock by days)."""
+    return now_ms(h.clock.now)
+
+
+async def staff_answer_after(h: Harness, user: str, seconds: float) -> dict:
+    """The member writes, `seconds` pass, staff answer: the reply row once the outbox is done with it."""
+    await post_event(h.url, text_event(user, "/help", timestamp=later(h)))
+    await until(lambda: any(s.user_id == user for s in h.fake.sent))
+    h.clock.advance(seconds)
+    rid = h.store.queue_reply("zalo", user, Reply("Cán bộ trả lời: ..."), origin="staff")
+    h.service.worker.notify()
+    await until(lambda: stored(h.store, "select status from replies where id = ?", rid)[0]["status"] != "pending")
+    return stored(h.store, "select * from replies where id = ?", rid)[0]
+
+
+@pytest.mark.parametrize("hours, billed, status", [
+    (48 - 0.02, False, "sent"),           # inside the free 48 h
+    (48 + 0.02, False, "undeliverable"),  # billed band, billed replies off (the default)
+    (48 + 0.02, True, "sent"),            # billed band, billed replies on
+    (7 * 24 - 0.02, True, "sent"),        # last minutes of day 7
+    (7 * 24 + 0.02, True, "undeliverable"),  # after day 7 Zalo refuses (-230/-232): not even tried
+])
+async def test_reply_window_boundaries(zalo, hours, billed, status):
+    zalo.app.config.zalo.allow_billed_replies = billed
+    user = f"w{int(hours * 100)}{int(billed)}"
+    calls = len([c for c in zalo.fake.calls if c[0] == "cs"])
+    row = await staff_answer_after(zalo, user, hours * 3600)
+    assert row["status"] == status
+    if status == "sent":
+        assert "Cán bộ trả lời" in zalo.fake.sent[-1].text
+    else:
+        assert "reply window" in row["last_error"] and row["last_error"].startswith("Đã quá")
+        assert len([c for c in zalo.fake.calls if c[0] == "cs"]) == calls + 1  # only the /help answer
+        assert ("tính phí" in row["last_error"]) == (hours < 7 * 24)
+
+
+def test_reply_window_settings_and_the_old_name(tmp_path):
+    from bot.config import ConfigError, load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text("[zalo]\nreply_window_hours = 24\n", encoding="utf-8")
+    assert load_config(path, env={}).zalo.free_reply_hours == 24
+    path.write_text("[zalo]\nfree_reply_hours = 48\nmax_reply_days = 1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_reply_days"):
+        load_config(path, env={})
+    path.write_text("[zalo]\nmax_event_age_seconds = 30\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="max_event_age_seconds"):
+        load_config(path, env={})
+    cfg = ZaloConfig()
+    assert (cfg.free_reply_hours, cfg.max_reply_days, cfg.allow_billed_replies) == (48, 7, False)
+
+
+async def test_staff_answer_refused_by_the_window_goes_out_when_the_member_writes_again(zalo):
+    row = await staff_answer_after(zalo, "999", 49 * 3600)
+    assert row["status"] == "undeliverable"
     # Once the member writes again the window reopens: the menu and the staff answer both arrive.
-    await post_event(zalo.url, text_event("999", "/menu"))
-    await until(lambda: stored(zalo.store, "select status from replies where id = ?", rid)[0]["status"] == "sent")
+    await post_event(zalo.url, text_event("999", "/menu", timestamp=later(zalo)))
+    await until(lambda: stored(zalo.store, "select status from replies where id = ?", row["id"])[0]["status"]
+                == "sent")
     assert any("Cán bộ trả lời" in str(m) for m in zalo.fake.sent)
+
+
+@pytest.mark.parametrize("code, reason", [
+    (-232, "Lần tương tác cuối"), (-230, "không tương tác"), (-227, "bị khóa hoặc không hoạt động"),
+    (-244, "chặn nhận loại tin"), (-211, "hết hạn mức"), (-218, "quá giới hạn"), (-223, "chưa cấp quyền"),
+    (-219, "bị gỡ hoặc vô hiệu hóa"), (-213, "chưa quan tâm"),
+])
+def test_final_error_codes_carry_a_vietnamese_reason(code, reason):
+    result = classify(200, json.dumps({"error": code, "message": "from Zalo"}))
+    assert result.status == "undeliverable" and result.code == code
+    assert result.error.startswith(reason) or reason in result.error.split(" (")[0]
+    assert f"Zalo error {code}: from Zalo" in result.error
+    assert ("reply window" in result.error) == (code in (-230, -232))
+
+
+@pytest.mark.parametrize("status, body, retry_after", [
+    (502, "bad gateway", None), (503, "", None), (429, "", "3"),
+    (200, '{"error":-32,"message":"reached limit call api"}', None),
+    (200, '{"error":-999,"message":"something new"}', None),  # unknown: retried, bounded by max_attempts
+])
+def test_only_transient_failures_are_retried(status, body, retry_after):
+    assert classify(status, body, retry_after).status == "retry"
+
+
+async def test_a_final_error_is_shown_to_staff_and_not_retried(zalo, caplog):
+    zalo.fake.fail_next(200, {"error": -227, "message": "User is banned or inactive for more than 45 days"})
+    with caplog.at_level(logging.DEBUG, logger="bot.channels"):
+        await post_event(zalo.url, text_event("5050505", "/help"))
+        await until(lambda: stored(zalo.store, "select * from replies where status = 'undeliverable'"))
+        await post_event(zalo.url, follow_event("5050505", name="unfollow"))
+        await settle(zalo)
+    (row,) = stored(zalo.store, "select * from replies where user_key = '5050505'")
+    assert row["attempts"] == 1 and row["last_error"].startswith("Tài khoản Zalo của thành viên bị khóa")
+    assert len([c for c in zalo.fake.calls if c[0] == "cs"]) == 1
+    zalo_lines = [r.getMessage() for r in caplog.records if r.name.startswith("bot.channels.zalo")]
+    assert any("-227" in line for line in zalo_lines) and any("unfollowed" in line for line in zalo_lines)
+    assert not any("5050505" in line for line in zalo_lines)  # pseudonyms only
+    assert who("5050505") in "\n".join(zalo_lines)
+
+
+async def test_staff_see_why_their_answer_did_not_reach_the_member(zalo, aiohttp_client):
+    from bot.app import make_webapp
+
+    row = await staff_answer_after(zalo, "6161", 3 * 24 * 3600)  # billed band, billed replies off
+    assert row["status"] == "undeliverable"
+    client = await aiohttp_client(make_webapp(zalo.app, []))
+    resp = await client.get("/console/conversation", params={"channel": "zalo", "user": "6161"})
+    page = await resp.text()
+    assert resp.status == 200 and "Cán bộ trả lời" in page
+    assert "Không gửi được" in page and "Đã quá 48 giờ kể từ lần cuối thành viên nhắn cho OA" in page
+
+
+# --- storing before acknowledging ------------------------------------------------------------------
+
+
+async def test_an_event_is_stored_before_200_and_answered_after_a_crash_in_between(zalo):
+    def crash(message_id, inc):
+        raise RuntimeError("process died after storing, before answering")
+
+    answer = zalo.app.engine.answer
+    zalo.app.engine.answer = crash  # type: ignore[method-assign]
+    status, _ = await post_event(zalo.url, text_event("6060", "/help", msg_id="kept-1"))
+    assert status == 200
+    # Stored when 200 went out, whatever happened to the answer.
+    (msg,) = stored(zalo.store, "select * from messages where platform_id = 'kept-1'")
+    assert msg["status"] == "received"
+    await settle(zalo)
+    assert zalo.fake.sent == []
+    zalo.app.engine.answer = answer  # type: ignore[method-assign]
+    assert zalo.app.engine.recover() == 1  # what the next start does
+    zalo.service.worker.notify()
+    await until(lambda: len(zalo.fake.sent) == 1)
+    # Zalo's retry of the same event is stored once and not answered again.
+    assert (await post_event(zalo.url, text_event("6060", "/help", msg_id="kept-1")))[0] == 200
+    await settle(zalo)
+    assert len(zalo.fake.sent) == 1
+    assert len(stored(zalo.store, "select * from messages where platform_id = 'kept-1'")) == 1
+
+
+async def test_an_event_that_cannot_be_stored_is_not_acknowledged(zalo):
+    def broken(inc):
+        raise OSError("disk full")
+
+    zalo.app.engine.accept = broken  # type: ignore[method-assign]
+    assert (await post_event(zalo.url, text_event("7070", "/help")))[0] == 500  # Zalo sends it again
+
+
+# --- freshness ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("offset, accepted", [
+    (-10800 + 60, True),       # inside the 3 hours
+    (-10800 - 300 - 60, False),  # older than 3 hours plus the skew allowance
+    (250, True),               # a little in the future: clock skew
+    (300 + 60, False),         # too far in the future
+    (None, False),             # no timestamp at all
+])
+async def test_events_outside_the_freshness_window_are_not_processed(zalo, offset, accepted):
+    event = text_event("8080", "/help", msg_id=f"fresh{offset}")
+    if offset is None:
+        del event["timestamp"]
+    else:
+        event["timestamp"] = now_ms(zalo.clock.now + offset)
+    status, text = await post_event(zalo.url, event)
+    assert status == 200  # either way: a refused event must not make Zalo retry or disable the webhook
+    await settle(zalo)
+    assert len(stored(zalo.store, "select * from messages where platform_id = ?", f"fresh{offset}")) == int(accepted)
+    assert (json.loads(text) == {"ok": True}) == accepted
+
+
+async def test_the_freshness_check_can_be_switched_off(zalo):
+    zalo.app.config.zalo.max_event_age_seconds = 0
+    assert (await post_event(zalo.url, text_event("8181", "/help", timestamp="1700000000000")))[0] == 200
+    await until(lambda: len(zalo.fake.sent) == 1)
+
+
+# --- messages staff send from Zalo's own OA manager ------------------------------------------------
+
+
+async def test_staff_messages_from_the_oa_manager_are_recorded_and_our_echoes_are_not(zalo):
+    from bot.console import queries
+
+    await post_event(zalo.url, text_event("9090", "/help"))
+    await until(lambda: len(zalo.fake.sent) == 1)
+    await settle(zalo)
+    ours = zalo.fake.sent[0]
+    # Zalo echoes our own reply (known id, known text): nothing new.
+    await post_event(zalo.url, echo_event("9090", ours.text, msg_id=ours.message_id))
+    # The echo can come before the API call returns: the text alone is enough.
+    await post_event(zalo.url, echo_event("9090", ours.text, msg_id="early-echo"))
+    # A restart forgot the in-memory ids: the stored platform id still tells.
+    zalo.service._sent_ids.clear()
+    zalo.service._sent_texts.clear()
+    await post_event(zalo.url, echo_event("9090", "something else", msg_id=ours.message_id))
+    # Staff type in the OA manager: recorded as a staff reply, already sent; twice is still once.
+    typed = echo_event("9090", "Chào anh, cán bộ liên minh đây.", msg_id="oa-staff-1")
+    await post_event(zalo.url, typed)
+    await post_event(zalo.url, typed)
+    await post_event(zalo.url, echo_event("9090", "", msg_id="oa-staff-2", event_name="oa_send_image"))
+    await settle(zalo)
+    rows = stored(zalo.store, "select * from replies where user_key = '9090' and origin = 'staff' order by id")
+    assert [(r["text"], r["status"], r["platform_msg_id"]) for r in rows] == [
+        ("Chào anh, cán bộ liên minh đây.", "sent", "oa-staff-1"),
+        ("[Ảnh gửi từ trang quản lý OA]", "sent", "oa-staff-2")]
+    assert len(zalo.fake.sent) == 1  # never re-sent through the API
+    items = queries.conversation(zalo.store, "zalo", "9090")
+    assert [i["text"] for i in items if i["who"] == "staff"] == [r["text"] for r in rows]
 
 
 async def test_long_reply_is_split_and_a_failed_part_is_not_resent(zalo):
@@ -391,7 +598,7 @@ async def test_token_is_refreshed_before_it_expires(zalo):
     assert tokens.expires_at == pytest.approx(zalo.clock.now + 90000, abs=5)
     before = len(zalo.fake.refreshes)
     zalo.clock.advance(21 * 3600)  # past 80 % of 25 h, before expiry
-    await post_event(zalo.url, text_event("1212", "/menu"))
+    await post_event(zalo.url, text_event("1212", "/menu", timestamp=now_ms(zalo.clock.now)))
     await until(lambda: len(zalo.fake.sent) >= 2)
     assert len(zalo.fake.refreshes) == before + 1
     cs_calls = [c for c in zalo.fake.calls if c[0] == "cs"]

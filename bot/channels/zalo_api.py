@@ -34,13 +34,33 @@ RETRY_REFRESH = 300.0  # seconds before a failed proactive refresh is tried agai
 
 # Error codes (HTTP 200, body "error"). Token problems: refresh once and resend.
 TOKEN_ERRORS = {-216, -220, -124}
-# Retrying cannot help: the user cannot receive CS messages now, or the request itself is wrong.
-UNDELIVERABLE_ERRORS = {
-    -213: "the user does not follow the OA (or blocked it)",
-    -230: "outside the reply window: the user has not interacted recently",
-    -201: "invalid parameter",
-    -210: "parameter exceeds its limit",
+# Final: retrying cannot help. Each has the reason staff read in the console (Vietnamese; the outbox's
+# `last_error` starts with it) and a short English detail for the log. -230/-232 say "reply window":
+# `Store.requeue_closed_window` sends a staff answer again once the member writes (the window reopens).
+FINAL_ERRORS: dict[int, tuple[str, str]] = {
+    -213: ("Thành viên chưa quan tâm OA hoặc đã bỏ quan tâm nên không nhận được tin",
+           "the user does not follow the OA (or blocked it)"),
+    -227: ("Tài khoản Zalo của thành viên bị khóa hoặc không hoạt động quá 45 ngày",
+           "the user is banned or inactive for more than 45 days"),
+    -230: ("Thành viên không tương tác với OA trong 7 ngày qua, Zalo không cho gửi tin tư vấn",
+           "reply window closed: no interaction in the past 7 days"),
+    -232: ("Lần tương tác cuối của thành viên đã hết hạn, Zalo không cho gửi tin tư vấn",
+           "reply window closed: the last interaction expired"),
+    -244: ("Thành viên đã chặn nhận loại tin này từ OA",
+           "the user restricts this message type from the OA"),
+    -211: ("OA đã hết hạn mức (quota) gửi tin của Zalo",
+           "out of quota"),
+    -218: ("Đã quá giới hạn số tin Zalo cho gửi đến thành viên này",
+           "per-user receiving quota exceeded"),
+    -223: ("OA chưa cấp quyền gửi tin cho ứng dụng của bot (quản trị viên OA cần cấp quyền lại)",
+           "the OA has not authorised this API for the app"),
+    -219: ("Ứng dụng Zalo của bot đã bị gỡ hoặc vô hiệu hóa (kiểm tra trên developers.zalo.me)",
+           "the app is removed or disabled"),
+    -201: ("Zalo từ chối nội dung tin (tham số không hợp lệ)", "invalid parameter"),
+    -210: ("Zalo từ chối nội dung tin (vượt giới hạn cho phép)", "parameter exceeds its limit"),
 }
+# The OA or the app itself is blocked: every reply will fail until an admin acts, so say so loudly.
+ADMIN_ERRORS = {-211, -219, -223}
 RATE_LIMIT_ERRORS = {-32}
 
 
@@ -158,7 +178,7 @@ class TokenManager:
             self.refresh_at = now + lifetime * REFRESH_SHARE
             self.refreshes += 1
             self.failed_until = 0.0
-            self._save()  # the old refresh token is dead now: persist before anything else
+            await self.store.run(self._save)  # the old refresh token is dead now: persist before anything else
             log.info("Zalo access token refreshed; valid for %d s", lifetime)
             return self.access_token
 
@@ -232,10 +252,12 @@ def classify(http_status: int, text: str, retry_after: str | None = None) -> API
     error = f"Zalo error {code}: {message}" if code is not None else f"HTTP {http_status}: {text[:200]}"
     if code in TOKEN_ERRORS:
         return APIResult("token", error=error, code=code)
-    if code in UNDELIVERABLE_ERRORS:
-        return APIResult("undeliverable", error=f"{error} ({UNDELIVERABLE_ERRORS[code]})", code=code)
+    if code is not None and code in FINAL_ERRORS:
+        reason, detail = FINAL_ERRORS[code]
+        return APIResult("undeliverable", error=f"{reason} ({error}; {detail})", code=code)
     if code in RATE_LIMIT_ERRORS:
         return APIResult("retry", error=error, retry_after=60.0, code=code)
+    # An error code not known to be final: retried with backoff, at most the outbox's max_attempts.
     return APIResult("retry", error=error, code=code)
 
 

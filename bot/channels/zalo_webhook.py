@@ -34,6 +34,9 @@ ATTACHMENTS = {
     "image": "photo", "gif": "photo", "sticker": "sticker", "audio": "voice", "video": "video",
     "file": "file", "link": "link", "location": "location", "business_card": "contact",
 }
+# oa_send_<kind> without text: how the console describes it (staff read Vietnamese).
+ECHO_KINDS = {"image": "Ảnh", "gif": "Ảnh GIF", "sticker": "Nhãn dán", "file": "Tệp", "audio": "Tin thoại",
+              "video": "Video", "list": "Tin có danh sách", "location": "Vị trí", "other": "Tin nhắn"}
 _seen_variants: set[str] = set()
 
 
@@ -41,10 +44,12 @@ _seen_variants: set[str] = set()
 class Event:
     """What the webhook decided about one delivery."""
 
-    action: str  # "message" (give to the engine), "unfollow", "ignore"
+    action: str  # "message" (give to the engine), "echo" (the OA sent something), "unfollow", "ignore"
     incoming: Incoming | None = None
     reason: str = ""
     user_id: str = ""
+    msg_id: str = ""  # "echo": the platform's id of the message the OA sent
+    text: str = ""  # "echo": what the member saw (a short description for non-text messages)
 
 
 def parse_signature(header: str | None) -> str:
@@ -110,10 +115,12 @@ def to_event(body: dict[str, Any]) -> Event:
     name = _str(body.get("event_name"))
     if not name:
         return Event("ignore", reason="no event_name")
-    if name.startswith("oa_"):
-        return Event("ignore", reason=f"echo of our own message ({name})")
     if "group" in name:
         return Event("ignore", reason=f"group chat event ({name})")
+    if name.startswith("oa_send_"):
+        return _echo(name, body)
+    if name.startswith("oa_"):
+        return Event("ignore", reason=f"OA event not handled ({name})")
     if name in ("follow", "unfollow"):
         user = _str(_dict(body.get("follower")).get("id")) or _str(_dict(body.get("sender")).get("id"))
         if not user:
@@ -152,6 +159,46 @@ def to_event(body: dict[str, Any]) -> Event:
         inc = Incoming(CHANNEL, sender, text=caption or None, attachment=ATTACHMENTS[kind], platform_id=platform_id)
         return Event("message", inc, user_id=sender)
     return Event("ignore", reason=f"event not handled ({name})")
+
+
+def _echo(name: str, body: dict[str, Any]) -> Event:
+    """`oa_send_*`: a message the OA sent, through the API (our own replies) or typed by staff in Zalo's
+    OA manager. Which one it was is decided by the channel, which knows the ids of what it sent."""
+    user = _str(_dict(body.get("recipient")).get("id"))
+    message = _dict(body.get("message"))
+    msg_id = _str(message.get("msg_id")) or _str(message.get("mid"))
+    if not user or not msg_id:
+        return Event("ignore", reason=f"{name} without recipient or msg_id")
+    raw_text = message.get("text")
+    text = raw_text if isinstance(raw_text, str) else ""
+    if not text.strip():
+        kind = name.removeprefix("oa_send_")
+        text = f"[{ECHO_KINDS.get(kind, ECHO_KINDS['other'])} gửi từ trang quản lý OA]"
+    return Event("echo", user_id=user, msg_id=msg_id, text=text.strip())
+
+
+def event_time(body: dict[str, Any], header_timestamp: str | None = None) -> float | None:
+    """The event's `timestamp` (milliseconds since the epoch, sent as a string) in seconds, or None.
+    The body's field is the signed one; an `X-ZEvent-Timestamp` header is used only without it."""
+    raw = _str(body.get("timestamp")) or (header_timestamp or "").strip()
+    if not raw.isdigit() or len(raw) > 16:
+        return None
+    return int(raw) / 1000.0
+
+
+def staleness(body: dict[str, Any], now: float, max_age: float, skew: float,
+              header_timestamp: str | None = None) -> str:
+    """Why the event is outside the freshness window ('' when it is inside, or the check is off)."""
+    if max_age <= 0:
+        return ""
+    at = event_time(body, header_timestamp)
+    if at is None:
+        return "no usable timestamp"
+    if at > now + skew:
+        return f"stamped {at - now:.0f} s in the future (more than the {skew:.0f} s clock-skew allowance)"
+    if now - at > max_age + skew:
+        return f"{now - at:.0f} s old (limit {max_age:.0f} s)"
+    return ""
 
 
 def _payload_of(text: str) -> str | None:

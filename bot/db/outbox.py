@@ -83,6 +83,27 @@ class Outbox(Messages):
             )
             return cur.rowcount
 
+    def record_sent_elsewhere(self, channel: str, user_key: str, text: str, platform_msg_id: str,
+                              origin: str = "staff") -> int | None:
+        """A message the platform says was sent to the member without the bot (staff typing in the
+        platform's own inbox): stored as already sent, so the console shows it and the outbox never
+        sends it. None when `platform_msg_id` is already one of the channel's replies (our own echo,
+        or the same echo again)."""
+        now = self.clock()
+        with self.transaction():
+            known = self._scalar(
+                """select 1 from replies where channel = ? and user_key = ? and platform_msg_id is not null
+                   and instr(',' || platform_msg_id || ',', ?) > 0 limit 1""",
+                (channel, user_key, f",{platform_msg_id},"),
+            )
+            if known is not None:
+                return None
+            return self._insert("replies", {
+                "message_id": None, "channel": channel, "user_key": user_key, "origin": origin, "text": text,
+                "buttons": "[]", "created_at": now, "next_attempt_at": now, "status": "sent", "sent_at": now,
+                "platform_msg_id": platform_msg_id,
+            })
+
     def mark_undeliverable(self, reply_id: int, reason: str) -> None:
         with self.transaction():
             self._execute(
