@@ -21,7 +21,7 @@ from bot.effects import Effect, UpdateProfile
 from bot.kb.loader import load
 from bot.kb.model import KnowledgeBase
 from bot.search import Searcher
-from bot.textnorm import nfc
+from bot.textnorm import clean_fields, nfc
 from bot.types import Context, DialogState, Handler, Incoming, Kind, Message, Outcome, Reply
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,7 @@ class Engine:
 
     def handle(self, inc: Incoming) -> list[Sent]:
         """Record `inc`, answer it, queue the replies. Never raises for anything a user can send."""
+        inc = clean_fields(inc)  # lone surrogates and NUL, whichever channel let them through
         text = _clean(inc.text)
         message_id, duplicate = self.store.record_incoming(inc, text)
         if duplicate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.effects import OpenTicket
+from bot.junk import worth_a_ticket
 from bot.kb.model import Entry
 from bot.search import ENTRY, INTENT, OUT_OF_SCOPE, Candidate
 from bot.types import Button, Context, DialogState, Kind, Message, Meta, Outcome, Reply
@@ -201,6 +202,9 @@ def answer_by_search(ctx: Context, text: str, message_id: int, words: int) -> Ou
 
 
 def not_sure(ctx: Context, text: str, score: float) -> Outcome:
+    if not worth_a_ticket(ctx.searcher.content_words(text)):
+        # Noise ("asdkjh", "hihi", "dạ vâng"): ask for a question; staff never get a ticket (bot/junk.py).
+        return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.UNKNOWN, "score": score})
     return Outcome(
         [Reply(ctx.t("unknown"))],
         meta={"kind": Kind.UNKNOWN, "score": score},

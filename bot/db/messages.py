@@ -32,6 +32,11 @@ class Messages(Users):
             })
             return message_id, False
 
+    def message_by_platform_id(self, channel: str, platform_id: str) -> int | None:
+        """The id of the message the channel already delivered under `platform_id`, if any (retries)."""
+        value = self._scalar("select id from messages where channel = ? and platform_id = ?", (channel, platform_id))
+        return int(value) if value is not None else None
+
     def message(self, message_id: int) -> Row | None:
         return self._row("select * from messages where id = ?", (message_id,))
 
