@@ -65,13 +65,6 @@ class Messages(Users):
                 (error[:2000], self.clock(), message_id),
             )
 
-    def _forget_messages(self, channel: str, user_key: str, keep_id: int) -> None:
-        """Blank the user's texts, except the message asking to forget (it is being answered)."""
-        self._execute(
-            "update messages set text = null, payload = null where channel = ? and user_key = ? and id != ?",
-            (channel, user_key, keep_id),
-        )
-
     # --- feedback -----------------------------------------------------------------------------------------
 
     def _record_feedback(self, channel: str, user_key: str, target: int, value: int, now: float) -> None:
@@ -87,6 +80,3 @@ class Messages(Users):
                created_at = excluded.created_at""",
             (target, channel, user_key, value, now),
         )
-
-    def _forget_feedback(self, channel: str, user_key: str) -> None:
-        self._execute("delete from feedback where channel = ? and user_key = ?", (channel, user_key))

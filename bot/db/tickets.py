@@ -53,6 +53,3 @@ class Tickets(Outbox):
                     (status, staff, self.clock(), ticket_id, *expected),
                 )
             return cur.rowcount == 1
-
-    def _forget_tickets(self, channel: str, user_key: str) -> None:
-        self._execute("delete from tickets where channel = ? and user_key = ?", (channel, user_key))
