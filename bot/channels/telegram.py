@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # nosec B105 - a header name, not a secret
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # nosec B105 # a header name, not a secret
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
 MAX_UPDATE_BYTES = 256 * 1024

@@ -28,11 +28,11 @@ class Erasure(Outbox):
         anon = erased_key(keep_id)
         who = (channel, user_key)
         for table in ("feedback", "tickets", "selfcheck_results", "dialogs", "users"):
-            self._execute(f"delete from {table} where channel = ? and user_key = ?", who)  # nosec B608 - fixed names
+            self._execute(f"delete from {table} where channel = ? and user_key = ?", who)  # nosec B608 # fixed names
         # Also votes others' rows got on this user's messages, and tickets pointing at them.
         mine = "select id from messages where channel = ? and user_key = ?"
-        self._execute(f"delete from feedback where message_id in ({mine})", who)  # nosec B608 - constant SQL
-        self._execute(f"delete from tickets where message_id in ({mine})", who)  # nosec B608 - constant SQL
+        self._execute(f"delete from feedback where message_id in ({mine})", who)  # nosec B608 # constant SQL
+        self._execute(f"delete from tickets where message_id in ({mine})", who)  # nosec B608 # constant SQL
         self._execute(
             """update replies set status = case when status = 'pending' then 'cancelled' else status end,
                text = '', buttons = '[]', platform_msg_id = null, last_error = null, user_key = ?

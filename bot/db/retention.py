@@ -42,7 +42,7 @@ class Retention(Connection):
                 ))
             for table, column in DELETE.items():
                 counts[table] = int(self._scalar(
-                    f"select count(*) from {table} where {column} < ?", (cutoff,)  # nosec B608 - fixed names
+                    f"select count(*) from {table} where {column} < ?", (cutoff,)  # nosec B608 # fixed names
                 ))
             if dry_run or not any(counts.values()):
                 return counts
@@ -66,11 +66,11 @@ class Retention(Connection):
             self._execute(
                 f"""update {table} set {blank}, user_key = (select anon from _anon a
                     where a.channel = {table}.channel and a.user_key = {table}.user_key)
-                    where {column} < ? and {_PERSONAL}""",  # nosec B608 - table and column names are constants
+                    where {column} < ? and {_PERSONAL}""",  # nosec B608 # table and column names are constants
                 (cutoff,),
             )
         for table, column in DELETE.items():
-            self._execute(f"delete from {table} where {column} < ?", (cutoff,))  # nosec B608 - fixed names
+            self._execute(f"delete from {table} where {column} < ?", (cutoff,))  # nosec B608 # fixed names
         self._execute("delete from _anon")
 
     def vacuum_log(self) -> None:

@@ -47,6 +47,6 @@ class Users(Connection):
 
     def counts(self) -> dict[str, int]:
         return {
-            t: int(self._scalar(f"select count(*) from {t}"))  # nosec B608 - t is one of the names below
+            t: int(self._scalar(f"select count(*) from {t}"))  # nosec B608 # t is one of the names below
             for t in ("users", "messages", "replies", "feedback", "tickets")
         }
