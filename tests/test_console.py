@@ -20,7 +20,7 @@ from bot.kb import loader
 from bot.kb.loader import load_with_report
 from bot.types import Incoming
 
-GIBBERISH = "xyzzy qwerty plugh"
+GIBBERISH = "xyzzy plugh khai thác cát sỏi lòng sông"  # unknown, and a question (noise opens no ticket)
 TOKEN = "correct-horse-battery-staple-42"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -73,7 +73,7 @@ def loaded(root: Path):
 
 async def test_tickets_listed_escaped_and_filtered(app, make_client):
     client = await make_client()
-    unknown_ticket(app, "web", "w" * 20, "<b>xyzzy</b> qwerty plugh")
+    unknown_ticket(app, "web", "w" * 20, "<b>xyzzy</b> plugh khai thác cát sỏi")
     app.engine.handle(Incoming("telegram", "42", payload="intent:staff"))
     app.engine.handle(Incoming("telegram", "42", text="Cho tôi gặp cán bộ về vốn vay"))
     assert {t["reason"] for t in app.store.tickets()} == {"unknown", "staff_request"}
