@@ -69,7 +69,7 @@ class LimitsConfig:
     messages_per_minute: int = 20
     # Web chat, per client address (0 = no limit): messages a minute, and new users (posts without
     # the chat's cookie) an hour.
-    address_messages_per_minute: int = 30
+    address_messages_per_minute: int = 60
     address_new_users_per_hour: int = 20
     # Behind a reverse proxy: the header it sets to the client's address (e.g. "X-Forwarded-For" or
     # "X-Real-IP"); empty = the peer address, and no forwarded header is believed.

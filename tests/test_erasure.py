@@ -9,7 +9,7 @@ from bot.types import Incoming, Reply
 USER = "730045512987"  # a Telegram-like chat id
 NAME = "Zơ Rát Độcnhất"
 PHONE = "0398877665"
-MARKERS = [PHONE.encode(), NAME.encode("utf-8"), USER.encode(), "Độcnhất".encode("utf-8")]
+MARKERS = [PHONE.encode(), NAME.encode("utf-8"), USER.encode(), "Độcnhất".encode()]
 
 
 def say(app, text=None, payload=None, user=USER, name=NAME):

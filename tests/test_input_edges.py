@@ -22,7 +22,7 @@ from bot.textnorm import clean, parse_id
 from bot.types import Incoming
 
 DEEP = b"[" * 30_000 + b"]" * 30_000  # 60 KB
-SURROGATE = '{"text": "h\\ud800i"}'.encode()
+SURROGATE = b'{"text": "h\\ud800i"}'
 
 
 @pytest.fixture
