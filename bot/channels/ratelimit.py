@@ -41,6 +41,20 @@ class Window:
         return allowed
 
 
+class AddressLimits:
+    """The web chat's two limits per client address: messages a minute, new users (no cookie) an hour."""
+
+    def __init__(self, messages_per_minute: int, new_users_per_hour: int,
+                 clock: Callable[[], float] = time.monotonic):
+        self.messages = Window(messages_per_minute, 60, clock)
+        self.new_users = Window(new_users_per_hour, 3600, clock)
+
+    def allow(self, address: str, new_user: bool) -> bool:
+        if new_user and not self.new_users.allow(address):
+            return False
+        return self.messages.allow(address)
+
+
 def client_address(remote: str | None, headers: Mapping[str, str], proxy_header: str) -> str:
     """The client's address: the peer's, or with a configured proxy header the address the proxy put
     last in it (the entries before it came from the client and prove nothing)."""

@@ -18,7 +18,7 @@ import jinja2
 from aiohttp import web
 
 from bot.channels import Host, jsonbody
-from bot.channels.ratelimit import Window, client_address
+from bot.channels.ratelimit import AddressLimits, client_address
 from bot.markup import to_html
 from bot.types import Incoming
 
@@ -34,7 +34,7 @@ R = TypeVar("R", bound=web.StreamResponse)
 
 APP_KEY = web.AppKey("htx_app", Host)
 JINJA_KEY = web.AppKey("htx_jinja", jinja2.Environment)
-LIMITS_KEY = web.AppKey("htx_web_limits", tuple)
+LIMITS_KEY = web.AppKey("htx_web_limits", AddressLimits)
 
 TOO_FAST = "Bà con gửi nhanh quá, xin đợi một lát rồi gửi lại nhé."
 BAD_BODY = "Dữ liệu gửi lên không hợp lệ."
@@ -49,8 +49,7 @@ def setup(webapp: web.Application, app: Host) -> None:
     if JINJA_KEY not in webapp:
         webapp[JINJA_KEY] = environment()
     limits = app.config.limits
-    webapp[LIMITS_KEY] = (Window(limits.address_messages_per_minute, 60),
-                          Window(limits.address_new_users_per_hour, 3600))
+    webapp[LIMITS_KEY] = AddressLimits(limits.address_messages_per_minute, limits.address_new_users_per_hour)
     webapp.router.add_get("/", page)
     webapp.router.add_post("/api/message", message)
     webapp.router.add_get("/api/poll", poll)
@@ -124,11 +123,8 @@ async def message(request: web.Request) -> web.Response:
 
 def _within_limits(request: web.Request, new_user: bool) -> bool:
     """Per client address: messages a minute, and (for a post without our cookie) new users an hour."""
-    per_minute, new_users = request.app[LIMITS_KEY]
     address = client_address(request.remote, request.headers, request.app[APP_KEY].config.limits.proxy_header)
-    if new_user and not new_users.allow(address):
-        return False
-    return bool(per_minute.allow(address))
+    return request.app[LIMITS_KEY].allow(address, new_user)
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
