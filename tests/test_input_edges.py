@@ -101,8 +101,9 @@ async def test_lone_surrogates_are_stored_and_answered(client, app):
     assert texts[0] == "h\ufffdi"
 
 
-async def test_deeply_nested_json_is_a_400(client, app):
-    resp = await client.post("/api/message", data=DEEP, headers={"Content-Type": "application/json"})
+@pytest.mark.parametrize("body", [DEEP, b'{"text": "a", "n": ' + b"1" * 5000 + b"}"])
+async def test_deeply_nested_json_or_a_huge_number_is_a_400(client, app, body):
+    resp = await client.post("/api/message", data=body, headers={"Content-Type": "application/json"})
     assert resp.status == 400 and "error" in await resp.json()
     assert count(app, "messages") == 0
 
