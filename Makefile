@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint eval eval-baseline kb-check bench clean
+.PHONY: run test lint audit eval eval-baseline kb-check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,22 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Dependency audit (pip-audit; needs the advisory database on the internet) and static scan (bandit).
+# Offline, pip-audit reaches nothing: that is said plainly and does not fail the build; a known
+# vulnerability or a bandit finding does. Findings and their justifications: docs/security.md.
+audit: $(STAMP)
+	@echo "== pip-audit: installed dependencies against the PyPI advisory database"
+	@out=$$($(BIN)/pip-audit --progress-spinner off --skip-editable 2>&1); rc=$$?; \
+	skipped=$$(echo "$$out" | grep -c "could not be audited"); \
+	if echo "$$out" | grep -qE "Found [0-9]+ known vulnerabilit"; then echo "$$out"; exit 1; \
+	elif [ $$rc -ne 0 ] || [ $$skipped -gt 0 ]; then \
+	  echo "pip-audit: OFFLINE or incomplete - $$skipped dependencies could not be checked (the advisory"; \
+	  echo "database is not reachable from this machine). Dependencies were NOT audited: run 'make audit'"; \
+	  echo "where pypi.org is reachable before a release."; \
+	else echo "$$out"; fi
+	@echo "== bandit: static scan of bot/ and handlers/"
+	$(BIN)/bandit -r bot handlers -q
 
 eval: $(STAMP)
 	$(BIN)/htx-bot eval --baseline tests/eval/baseline.json

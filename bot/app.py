@@ -8,6 +8,7 @@ the CLI and the tests build through `build()` too, so they all agree.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -180,6 +181,7 @@ def with_lifecycles(webapp: web.Application, app: App, channel_services: list[Se
     """Start and stop everything with the server, in aiohttp's cleanup_ctx order: the store is closed
     last, unanswered messages are answered before any channel starts, channels stop in reverse order."""
     webapp.cleanup_ctx.append(_store_context(app))
+    webapp.cleanup_ctx.append(_maintenance_context(app))
     webapp.cleanup_ctx.append(_recovery_context(app))
     webapp.cleanup_ctx.extend(_service_context(s) for s in channel_services)
     return webapp
@@ -194,6 +196,21 @@ def _store_context(app: App) -> Lifecycle:
         app.store.close()
 
     return store
+
+
+def _maintenance_context(app: App) -> Lifecycle:
+    """The daily retention job (bot/maintenance.py), stopped before the store closes."""
+
+    async def maintenance(_: web.Application) -> AsyncIterator[None]:
+        from bot.maintenance import retention_loop
+
+        task = asyncio.create_task(retention_loop(app.store, app.config.storage.retention_days), name="retention")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return maintenance
 
 
 def _recovery_context(app: App) -> Lifecycle:

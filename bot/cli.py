@@ -1,8 +1,10 @@
-"""htx-bot: run the bot, chat in the terminal, ask one question, evaluate, check the knowledge base."""
+"""htx-bot: run the bot, chat in the terminal, ask one question, evaluate, check the knowledge base,
+back up and restore the database, apply the retention period."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -284,6 +286,69 @@ def kb_schema(out: str | None) -> None:
 
     for path in write_all(Path(out) if out else DEFAULT_OUT):
         click.echo(str(path))
+
+
+@main.command()
+@config_option
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Backup file (default: backups/<name>-<date>-<time>.sqlite3 next to the database).")
+def backup(config_path: str | None, out: str | None) -> None:
+    """Back up the database with SQLite's online backup API; safe while the bot is running."""
+    from bot.db.backup import BackupError, default_path
+    from bot.db.backup import backup as make_backup
+
+    config = _config(config_path)
+    try:
+        result = make_backup(config.storage.path, out or default_path(config.storage.path))
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        _fail(f"backup failed: {exc}")
+    click.echo(f"{result.path}: {result.bytes} bytes, {result.messages} messages, integrity ok")
+
+
+@main.command()
+@config_option
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Restore although -wal/-shm files exist (the bot crashed).")
+def restore(config_path: str | None, backup_file: str, force: bool) -> None:
+    """Replace the database with BACKUP_FILE. Stop the bot first (docs/security.md)."""
+    from bot.db.backup import BackupError
+    from bot.db.backup import restore as put_back
+
+    config = _config(config_path)
+    try:
+        aside = put_back(backup_file, config.storage.path, force=force)
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        _fail(f"restore failed: {exc}")
+    click.echo(f"restored {backup_file} to {config.storage.path}")
+    if aside.exists():
+        click.echo(f"the database it replaced is kept as {aside}")
+
+
+@main.command()
+@config_option
+@click.option("--dry-run", is_flag=True, help="Only count what would be anonymised or deleted.")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="Override [storage] retention_days for this run.")
+def retention(config_path: str | None, dry_run: bool, days: int | None) -> None:
+    """Anonymise messages, replies and tickets older than [storage] retention_days (counts are kept)."""
+    import time
+
+    from bot.db import Store
+
+    config = _config(config_path)
+    keep = days or config.storage.retention_days
+    if keep <= 0:
+        click.echo("storage.retention_days = 0: everything is kept; nothing to do")
+        return
+    if not Path(config.storage.path).exists():
+        _fail(f"no database at {config.storage.path}")
+    store = Store(config.storage.path)
+    try:
+        counts = store.apply_retention(time.time() - keep * 86400, dry_run=dry_run)
+    finally:
+        store.close()
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"older than {keep} days, rows {verb}: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
 
 
 def _plain(text: str) -> str:

@@ -48,6 +48,8 @@ class SearchConfig:
 @dataclass
 class StorageConfig:
     path: str = "data/htx-bot.sqlite3"
+    # Messages, replies and tickets older than this are anonymised (counts kept); 0 = keep forever.
+    retention_days: int = 365
 
 
 @dataclass
@@ -65,6 +67,13 @@ class DialogConfig:
 @dataclass
 class LimitsConfig:
     messages_per_minute: int = 20
+    # Web chat, per client address (0 = no limit): messages a minute, and new users (posts without
+    # the chat's cookie) an hour.
+    address_messages_per_minute: int = 60
+    address_new_users_per_hour: int = 20
+    # Behind a reverse proxy: the header it sets to the client's address (e.g. "X-Forwarded-For" or
+    # "X-Real-IP"); empty = the peer address, and no forwarded header is believed.
+    proxy_header: str = ""
 
 
 @dataclass
@@ -237,5 +246,12 @@ def _validate(config: Config) -> None:
         raise ConfigError("dialog.expiry_minutes: must be at least 1")
     if config.limits.messages_per_minute < 1:
         raise ConfigError("limits.messages_per_minute: must be at least 1")
+    for name in ("address_messages_per_minute", "address_new_users_per_hour"):
+        if getattr(config.limits, name) < 0:
+            raise ConfigError(f"limits.{name}: must be 0 (no limit) or more")
+    if config.limits.proxy_header and not re.fullmatch(r"[A-Za-z0-9-]{1,64}", config.limits.proxy_header):
+        raise ConfigError("limits.proxy_header: a header name such as \"X-Forwarded-For\"")
+    if config.storage.retention_days < 0:
+        raise ConfigError("storage.retention_days: must be 0 (keep forever) or more")
     if not config.storage.path:
         raise ConfigError("storage.path: required")

@@ -21,7 +21,7 @@ from bot.effects import Effect, UpdateProfile
 from bot.kb.loader import load
 from bot.kb.model import KnowledgeBase
 from bot.search import Searcher
-from bot.textnorm import nfc
+from bot.textnorm import clean_fields, nfc
 from bot.types import Context, DialogState, Handler, Incoming, Kind, Message, Outcome, Reply
 
 log = logging.getLogger(__name__)
@@ -121,10 +121,12 @@ class Engine:
         """Only commit `inc` (returns its id and whether it was a duplicate): for a webhook that must
         have the message stored before it acknowledges, and answers it afterwards with `answer()`.
         If the process dies in between, `recover()` answers it on the next start."""
+        inc = clean_fields(inc)  # lone surrogates and NUL, whichever channel let them through
         return self.store.record_incoming(inc, _clean(inc.text))
 
     def answer(self, message_id: int, inc: Incoming) -> list[Sent]:
         """Answer a message `accept()` committed, queue the replies. Never raises for user input."""
+        inc = clean_fields(inc)
         return self._process(message_id, inc, _clean(inc.text))
 
     async def handle_async(self, inc: Incoming) -> list[Sent]:

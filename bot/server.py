@@ -15,6 +15,7 @@ import signal
 
 from aiohttp import web
 
+from bot import logsafe
 from bot.app import App, Service, build, make_webapp, services, with_lifecycles
 from bot.config import Config
 from bot.kb.loader import KnowledgeError
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def serve(config: Config) -> None:
     """Build everything first (a configured channel that cannot start stops here, with its name), then run."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsafe.configure()  # no request URLs (they carry the bot token), tokens masked
     app = build(config)
     try:
         channel_services = services(app)

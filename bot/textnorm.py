@@ -7,14 +7,65 @@ way of typing agrees on; the original NFC text is what we store and show.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+D = TypeVar("D")
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 # Zero-width and bidi controls that phones and copy-paste leave behind.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
+
+
+# A lone UTF-16 surrogate (JSON "\\ud800" without its pair) can be decoded but never encoded: SQLite,
+# aiohttp and every platform API refuse it. Cleaned at the edge, once, by `clean()`.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Payload ids: ASCII digits only ("²".isdigit() is True but int("²") raises), short enough for SQLite.
+_ASCII_ID = re.compile(r"[0-9]{1,18}")
+
+
+def clean(text: str) -> str:
+    """Text any channel received, made safe to store and send: lone surrogates become U+FFFD, NUL goes.
+
+    Every channel and the engine pass user-supplied strings (text, payloads, names) through this, so a
+    malformed escape in a JSON body is answered like any other message instead of failing on insert.
+    """
+    if not text.isascii():
+        text = _SURROGATES.sub("\ufffd", text)
+    return text.replace("\x00", "")
+
+
+def clean_opt(text: str | None) -> str | None:
+    """`clean()` for optional fields."""
+    return None if text is None else clean(text)
+
+
+def clean_fields(record: D) -> D:
+    """A copy of the dataclass `record` with `clean()` applied to each of its text fields."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(record):  # type: ignore[arg-type]
+        value = getattr(record, f.name)
+        if isinstance(value, str):
+            cleaned = clean(value)
+            if cleaned != value:
+                changes[f.name] = cleaned
+    return dataclasses.replace(record, **changes) if changes else record  # type: ignore[type-var]
+
+
+def parse_id(text: str, max_digits: int = 18) -> int | None:
+    """A positive id from a payload, strictly: ASCII digits, at most `max_digits` (fits SQLite's int64).
+
+    Anything else (superscript digits, signs, spaces, 30-digit numbers) is None, so handlers answer
+    politely instead of raising on `int()` or on SQLite's integer overflow.
+    """
+    if len(text) > max_digits or not _ASCII_ID.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value > 0 else None
 
 
 def nfc(text: str) -> str:

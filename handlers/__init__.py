@@ -11,6 +11,7 @@ import logging
 
 from bot.kb.crossref import COMMON
 from bot.kb.model import KnowledgeBase
+from bot.textnorm import parse_id
 from bot.types import Context, DialogState, Handler, Message, Outcome
 from handlers import faq, feedback, privacy, province, selfcheck, staff, start
 
@@ -73,5 +74,5 @@ def intent(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     if handler is None or name in ("intent", "faq"):
         return faq.handle(ctx, None, Message(text=msg.text, message_id=msg.message_id))
     # "intent:staff:<message id>": start with that message as the member's request.
-    arg = f"start:{about}" if about.isdigit() else "start"
+    arg = f"start:{about}" if parse_id(about) is not None else "start"
     return handler(ctx, None, Message(arg=arg, is_payload=True, message_id=msg.message_id, text=msg.text))

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot import referral
 from bot.effects import Effect, OpenTicket
+from bot.junk import worth_a_ticket
 from bot.kb.model import Entry
 from bot.reading import Reading, read_message
 from bot.referral import Referral
@@ -265,13 +266,14 @@ def refer(ctx: Context, referrals: list[Referral], other_law: str | None = None)
 
 
 def plausible(ctx: Context, text: str) -> bool:
-    """Whether an unanswered question may be a cooperative question staff can answer: it uses words the
-    knowledge base knows. "asdkjh", "haha", a row of digits are not, and open no ticket."""
-    return len(ctx.searcher.known_words(text)) >= 2
+    """Whether an unanswered question may be a cooperative question staff can answer: a question in real
+    words (bot/junk.py) that the knowledge base itself uses. "asdkjh", "haha", digits open no ticket."""
+    return worth_a_ticket(ctx.searcher.content_words(text)) and len(ctx.searcher.known_words(text)) >= 2
 
 
 def not_sure(ctx: Context, text: str, score: float) -> Outcome:
     if not plausible(ctx, text):
+        # Noise ("asdkjh", "hihi", "dạ vâng"): ask for a question; staff never get a ticket.
         return Outcome([Reply(ctx.t("not_understood"))], meta={"kind": Kind.UNKNOWN, "score": score})
     return Outcome(
         [Reply(ctx.t("unknown"))],

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from bot.effects import Effect, OpenTicket, RecordFeedback
+from bot.textnorm import parse_id
 from bot.types import Context, DialogState, Kind, Message, Outcome, Reply
 
 
 def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     sign, _, target = msg.arg.partition(":")
-    if sign not in ("+", "-") or not target.isdigit():
+    target_id = parse_id(target)  # strict: "²" or a 30-digit id is no id (bot/textnorm.py)
+    if sign not in ("+", "-") or target_id is None:
         return Outcome([Reply(ctx.t("feedback_unknown"))], meta={"kind": Kind.FEEDBACK})
-    target_id = int(target)
     question = ctx.message_text(target_id)
     if question is None:
         return Outcome([Reply(ctx.t("feedback_unknown"))], meta={"kind": Kind.FEEDBACK})

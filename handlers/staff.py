@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.effects import OpenTicket
+from bot.textnorm import parse_id
 from bot.types import Context, DialogState, Kind, Message, Outcome, Reply
 
 FLOW = "staff"
@@ -11,10 +12,11 @@ FLOW = "staff"
 def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
     if msg.is_payload:
         action, _, rest = msg.arg.partition(":")
-        if action in ("q", "start") and rest.isdigit():
-            question = ctx.message_text(int(rest))
+        target = parse_id(rest)  # strict: "²" or a 30-digit id is no id (bot/textnorm.py)
+        if action in ("q", "start") and target is not None:
+            question = ctx.message_text(target)
             if question:
-                return _send(ctx, question, int(rest))
+                return _send(ctx, question, target)
         # "start", or a question we can no longer find: ask for it.
         return Outcome([Reply(ctx.t("staff_ask"))], state={"flow": FLOW}, meta={"kind": Kind.INTENT, "intent": "staff"})
     text = msg.text.strip()

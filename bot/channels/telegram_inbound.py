@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from telegram import Message, MessageEntity, Update
 
+from bot.textnorm import clean_fields
 from bot.types import Incoming
 
 CHANNEL = "telegram"
@@ -50,7 +51,7 @@ def incoming(update: Update, me: BotIdentity, commands: set[str]) -> Incoming | 
     elif not private:
         return None  # a photo in a group without a caption addressed to us
     name = msg.from_user.first_name if msg.from_user else None
-    return Incoming(
+    return clean_fields(Incoming(
         channel=CHANNEL,
         user_key=str(msg.chat.id),
         text=text or None,
@@ -58,7 +59,7 @@ def incoming(update: Update, me: BotIdentity, commands: set[str]) -> Incoming | 
         platform_id=str(update.update_id),
         name=name,
         attachment=attachment,
-    )
+    ))
 
 
 def attachment_kind(msg: Message) -> str | None:

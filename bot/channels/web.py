@@ -1,12 +1,14 @@
 """The web chat: a small page on 127.0.0.1 and a JSON API, so the bot works with no token at all.
 
 Replies come back in the HTTP response; replies queued later (a staff answer) are fetched by the
-page's polling of /api/poll. The user is a random id in a cookie.
+page's polling of /api/poll. The user is a random id in a cookie. Each message carries a `client_id`
+chosen by the page, so a retried POST is recognised and answered with the replies already stored, not
+answered twice. The body is parsed with bounded nesting and cleaned text (bot/channels/jsonbody.py);
+posts are limited per client address as well as per user (bot/channels/ratelimit.py).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from pathlib import Path
@@ -15,13 +17,15 @@ from typing import Any, TypeVar
 import jinja2
 from aiohttp import web
 
-from bot.channels import Host
+from bot.channels import Host, jsonbody
+from bot.channels.ratelimit import AddressLimits, client_address
 from bot.markup import to_html
 from bot.types import Incoming
 
 CHANNEL = "web"
 COOKIE = "htx_uid"
 UID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_BODY = 64 * 1024
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -30,6 +34,10 @@ R = TypeVar("R", bound=web.StreamResponse)
 
 APP_KEY = web.AppKey("htx_app", Host)
 JINJA_KEY = web.AppKey("htx_jinja", jinja2.Environment)
+LIMITS_KEY = web.AppKey("htx_web_limits", AddressLimits)
+
+TOO_FAST = "Bà con gửi nhanh quá, xin đợi một lát rồi gửi lại nhé."
+BAD_BODY = "Dữ liệu gửi lên không hợp lệ."
 
 
 def environment() -> jinja2.Environment:
@@ -40,6 +48,8 @@ def setup(webapp: web.Application, app: Host) -> None:
     webapp[APP_KEY] = app
     if JINJA_KEY not in webapp:
         webapp[JINJA_KEY] = environment()
+    limits = app.config.limits
+    webapp[LIMITS_KEY] = AddressLimits(limits.address_messages_per_minute, limits.address_new_users_per_hour)
     webapp.router.add_get("/", page)
     webapp.router.add_post("/api/message", message)
     webapp.router.add_get("/api/poll", poll)
@@ -79,25 +89,42 @@ async def message(request: web.Request) -> web.Response:
     uid, new = _uid(request)
     if request.content_length and request.content_length > MAX_BODY:
         return _error(413, "Tin nhắn quá dài.")
+    raw = await _read_limited(request, MAX_BODY)
+    if raw is None:
+        return _error(413, "Tin nhắn quá dài.")
     try:
-        raw = await _read_limited(request, MAX_BODY)
-        if raw is None:
-            return _error(413, "Tin nhắn quá dài.")
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _error(400, "Dữ liệu gửi lên không hợp lệ.")
+        data = jsonbody.loads(raw)  # bounded nesting; lone surrogates cleaned
+    except jsonbody.BadBody:
+        return _error(400, BAD_BODY)
     if not isinstance(data, dict):
-        return _error(400, "Dữ liệu gửi lên không hợp lệ.")
+        return _error(400, BAD_BODY)
     text, payload = data.get("text"), data.get("payload")
     if not isinstance(text, str | None) or not isinstance(payload, str | None) or not (text or payload):
         return _error(400, "Cần có nội dung tin nhắn.")
+    client_id = data.get("client_id")
+    platform_id = f"{uid}:{client_id}" if isinstance(client_id, str) and CLIENT_ID.match(client_id) else None
+    if platform_id and not new:
+        # A retry of a message already answered (the response was lost): the same replies again.
+        earlier = app.store.message_by_platform_id(CHANNEL, platform_id)
+        if earlier is not None:
+            replies = app.store.replies_for(earlier)
+            return web.json_response({"replies": [reply_json(r["text"], r["buttons"]) for r in replies]})
+    if not _within_limits(request, new):
+        return _with_cookie(_error(429, TOO_FAST), uid, new)
     province = data.get("province") if isinstance(data.get("province"), str) else None
-    inc = Incoming(CHANNEL, uid, text=text, payload=(payload or None) and payload[:200], province=province)
+    inc = Incoming(CHANNEL, uid, text=text, payload=(payload or None) and payload[:200], province=province,
+                   platform_id=platform_id)
     sent = app.engine.handle(inc)
     for s in sent:
         app.store.mark_sent(s.id)
     body = {"replies": [reply_json(s.reply.text, s.reply.buttons) for s in sent]}
     return _with_cookie(web.json_response(body), uid, new)
+
+
+def _within_limits(request: web.Request, new_user: bool) -> bool:
+    """Per client address: messages a minute, and (for a post without our cookie) new users an hour."""
+    address = client_address(request.remote, request.headers, request.app[APP_KEY].config.limits.proxy_header)
+    return request.app[LIMITS_KEY].allow(address, new_user)
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:

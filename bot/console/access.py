@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 COOKIE = "htx_console"
 COOKIE_PATH = "/console"
 SESSION_SECONDS = 12 * 3600  # one working day
-SECRET_KV = "console_secret"
+SECRET_KV = "console_secret"  # nosec B105 # the name of the kv row, not a secret
 MAX_FAILURES = 10  # wrong tokens per address ...
 FAILURE_WINDOW = 600.0  # ... within this many seconds, then logins from that address are refused
 

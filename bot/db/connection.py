@@ -47,6 +47,8 @@ class Connection:
             self.db.enable_wal()
         conn.execute("pragma foreign_keys = on")
         conn.execute("pragma synchronous = normal")
+        # Deleted or overwritten content is zeroed in the file, so an erasure leaves no readable copy.
+        conn.execute("pragma secure_delete = on")
         try:
             with self.lock:
                 migrate(self.db, self.clock)

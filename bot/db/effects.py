@@ -52,13 +52,8 @@ def _record_feedback(store: Store, effect: RecordFeedback, s: Scope) -> None:
 
 
 def _forget_user(store: Store, effect: ForgetUser, s: Scope) -> None:
-    """Erase what this user sent and was sent; keep anonymous counts only."""
-    store._forget_feedback(s.channel, s.user_key)
-    store._forget_tickets(s.channel, s.user_key)
-    store._forget_replies(s.channel, s.user_key)
-    store._forget_messages(s.channel, s.user_key, keep_id=s.message_id)
-    store._forget_profile(s.channel, s.user_key)
-    store._forget_selfchecks(s.channel, s.user_key)
+    """Erase what this user sent and was sent; keep anonymous counts only (bot/db/erasure.py)."""
+    store._erase_user(s.channel, s.user_key, keep_id=s.message_id)
 
 
 def _save_selfcheck(store: Store, effect: SaveSelfCheckResult, s: Scope) -> None:

@@ -32,6 +32,11 @@ class Messages(Users):
             })
             return message_id, False
 
+    def message_by_platform_id(self, channel: str, platform_id: str) -> int | None:
+        """The id of the message the channel already delivered under `platform_id`, if any (retries)."""
+        value = self._scalar("select id from messages where channel = ? and platform_id = ?", (channel, platform_id))
+        return int(value) if value is not None else None
+
     def message(self, message_id: int) -> Row | None:
         return self._row("select * from messages where id = ?", (message_id,))
 
@@ -60,13 +65,6 @@ class Messages(Users):
                 (error[:2000], self.clock(), message_id),
             )
 
-    def _forget_messages(self, channel: str, user_key: str, keep_id: int) -> None:
-        """Blank the user's texts, except the message asking to forget (it is being answered)."""
-        self._execute(
-            "update messages set text = null, payload = null where channel = ? and user_key = ? and id != ?",
-            (channel, user_key, keep_id),
-        )
-
     # --- feedback -----------------------------------------------------------------------------------------
 
     def _record_feedback(self, channel: str, user_key: str, target: int, value: int, now: float) -> None:
@@ -88,6 +86,3 @@ class Messages(Users):
         value = self._scalar("select value from feedback where message_id = ? and channel = ? and user_key = ?",
                              (message_id, channel, user_key))
         return int(value) if value is not None else None
-
-    def _forget_feedback(self, channel: str, user_key: str) -> None:
-        self._execute("delete from feedback where channel = ? and user_key = ?", (channel, user_key))

@@ -111,13 +111,6 @@ class Outbox(Messages):
                 (reason[:2000], reply_id),
             )
 
-    def _forget_replies(self, channel: str, user_key: str) -> None:
-        """Blank what the user was sent; replies still pending are delivered first."""
-        self._execute(
-            "update replies set text = '', buttons = '[]' where channel = ? and user_key = ? and status != 'pending'",
-            (channel, user_key),
-        )
-
 
 def _decoded(row: Row) -> Row:
     return {**row, "buttons": json.loads(row["buttons"])}

@@ -53,6 +53,3 @@ class SelfChecks(Connection):
                 "sent_at": now, "answers": json.dumps(list(answers), ensure_ascii=False),
                 "result": json.dumps(dict(result), ensure_ascii=False),
             })
-
-    def _forget_selfchecks(self, channel: str, user_key: str) -> None:
-        self._execute("delete from selfcheck_results where channel = ? and user_key = ?", (channel, user_key))

@@ -1,5 +1,8 @@
 """`Store`: the bot's one database object, composed of one query mixin per table group.
 
+Erasure on request (bot/db/erasure.py), retention (bot/db/retention.py) and backups (bot/db/backup.py,
+on a connection of their own) are the data-protection parts; docs/security.md describes them.
+
 `complete()` is the heart of it: an answered message's outcome, its replies, the dialog state and the
 handler's effects are committed in one transaction, so a crash or a failing effect never leaves half.
 """
@@ -12,13 +15,15 @@ from typing import Any
 from bot.db.console import Console
 from bot.db.dialogs import Dialogs
 from bot.db.effects import Scope, apply
+from bot.db.erasure import Erasure
+from bot.db.retention import Retention
 from bot.db.selfchecks import SelfChecks
 from bot.db.tickets import Tickets
-from bot.effects import Effect
+from bot.effects import Effect, ForgetUser
 from bot.types import Reply
 
 
-class Store(Tickets, SelfChecks, Dialogs, Console):
+class Store(Erasure, Retention, Tickets, SelfChecks, Dialogs, Console):
     def complete(
         self,
         message_id: int,
@@ -31,9 +36,12 @@ class Store(Tickets, SelfChecks, Dialogs, Console):
     ) -> list[int]:
         """Record the outcome, queue the replies, save dialog state and apply effects — atomically."""
         now = self.clock()
+        effects = list(effects)
         with self.transaction():
             self._mark_handled(message_id, meta, now)
             ids = [self._queue(message_id, channel, user_key, r, "bot", now) for r in replies]
             self._save_dialog(channel, user_key, state, now)
             apply(self, effects, Scope(message_id, channel, user_key, now))
-            return ids
+        if any(isinstance(e, ForgetUser) for e in effects):
+            self.checkpoint()  # no copy of the erased rows left in the -wal file
+        return ids

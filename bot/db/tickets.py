@@ -41,18 +41,16 @@ class Tickets(Outbox):
 
     def set_ticket_status(self, ticket_id: int, status: str, staff: str | None, expected: tuple[str, ...]) -> bool:
         """Close (expected open) or reopen (expected answered/closed) a ticket; False if it was not in `expected`."""
-        marks = ", ".join("?" for _ in expected)
+        marks = ", ".join("?" for _ in expected)  # placeholders only: the values are parameters
         with self.transaction():
             if status == "open":
                 cur = self._execute(
-                    f"update tickets set status = 'open' where id = ? and status in ({marks})", (ticket_id, *expected)
+                    f"update tickets set status = 'open' where id = ? and status in ({marks})",  # nosec B608
+                    (ticket_id, *expected),
                 )
             else:
                 cur = self._execute(
-                    f"update tickets set status = ?, staff = ?, answered_at = ? where id = ? and status in ({marks})",
+                    f"update tickets set status = ?, staff = ?, answered_at = ? where id = ? and status in ({marks})",  # nosec B608
                     (status, staff, self.clock(), ticket_id, *expected),
                 )
             return cur.rowcount == 1
-
-    def _forget_tickets(self, channel: str, user_key: str) -> None:
-        self._execute("delete from tickets where channel = ? and user_key = ?", (channel, user_key))

@@ -31,10 +31,6 @@ class Users(Connection):
         value = self._scalar("select id from users where channel = ? and user_key = ?", (channel, user_key))
         return int(value) if value is not None else None
 
-    def _forget_profile(self, channel: str, user_key: str) -> None:
-        self._execute("update users set name = null, province = null where channel = ? and user_key = ?",
-                      (channel, user_key))
-
     # --- key-value --------------------------------------------------------------------------------------
 
     def get_kv(self, key: str) -> str | None:
@@ -51,6 +47,6 @@ class Users(Connection):
 
     def counts(self) -> dict[str, int]:
         return {
-            t: int(self._scalar(f"select count(*) from {t}"))
+            t: int(self._scalar(f"select count(*) from {t}"))  # nosec B608 # t is one of the names below
             for t in ("users", "messages", "replies", "feedback", "tickets")
         }

@@ -154,7 +154,7 @@ class _Reader:
                 self.report.error(self.label(path), None, None, "file is missing")
             return None
         try:
-            return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+            return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # nosec B506 # a SafeLoader
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             self.report.error(self.label(path), None, None, f"not valid YAML: {exc}")
             return None

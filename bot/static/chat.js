@@ -65,17 +65,31 @@
     if (scroll !== false) reveal(first);
   }
 
+  // One id per message, kept across retries: the server answers a retried message with the replies it
+  // already stored instead of answering it twice.
+  function clientId() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
   async function send(body, echo) {
     if (echo) add("user", echo, true);
-    try {
-      const res = await fetch("/api/message", {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
-      });
-      const data = await res.json();
-      if (!res.ok) { add("bot error", data.error || "Có lỗi, bà con thử lại nhé.", true); return; }
-      showReplies(data.replies);
-    } catch (e) {
-      add("bot error", "Không kết nối được, bà con thử lại sau nhé.", true);
+    body.client_id = body.client_id || clientId();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await fetch("/api/message", {
+          method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+        });
+        const data = await res.json();
+        if (!res.ok) { add("bot error", data.error || "Có lỗi, bà con thử lại nhé.", true); return; }
+        showReplies(data.replies);
+        return;
+      } catch (e) {
+        // The message may have arrived and only the answer was lost: retrying with the same id is safe.
+        if (attempt >= 3) { add("bot error", "Không kết nối được, bà con thử lại sau nhé.", true); return; }
+        await new Promise((resolve) => setTimeout(resolve, 1500 * attempt));
+      }
     }
   }
 
