@@ -20,7 +20,7 @@ from bot.kb import loader
 from bot.kb.loader import load_with_report
 from bot.types import Incoming
 
-GIBBERISH = "hợp tác xã xyzzy qwerty plugh"  # about a cooperative, but nothing the bot knows: staff get it
+GIBBERISH = "hợp tác xã khai thác cát sỏi lòng sông xyzzy"  # a cooperative question the bot cannot answer
 SECRET = GIBBERISH + " bí mật"  # an unknown question holding something private
 TOKEN = "correct-horse-battery-staple-42"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -83,7 +83,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 async def test_tickets_listed_escaped_and_filtered(app, make_client):
     client = await make_client()
-    unknown_ticket(app, "web", "w" * 20, "hợp tác xã <b>xyzzy</b> qwerty plugh")
+    unknown_ticket(app, "web", "w" * 20, "hợp tác xã khai thác cát sỏi lòng sông <b>xyzzy</b>")
     app.engine.handle(Incoming("telegram", "42", payload="intent:staff"))
     app.engine.handle(Incoming("telegram", "42", text="Cho tôi gặp cán bộ về vốn vay"))
     assert {t["reason"] for t in app.store.tickets()} == {"unknown", "staff_request"}

@@ -44,7 +44,7 @@ def test_answer_has_sources_today_and_feedback_buttons(app, kb):
 
 
 def test_unknown_is_honest_logs_for_staff_and_gives_contact(app):
-    (reply,) = send(app, "htx có được xyzzy qwerty plugh không")
+    (reply,) = send(app, "hợp tác xã có được khai thác cát sỏi lòng sông xyzzy không")
     assert reply.text == app.engine.knowledge.kb.texts["unknown"].format(
         alliance=app.config.alliance.name, contact=app.config.alliance.contact(), hours=app.config.alliance.hours)
     (ticket,) = app.store.tickets()

@@ -34,7 +34,7 @@ from bot.types import Incoming
 
 ENTRY = "tv-dieu-kien"
 # Words no entry uses, so before the reload the bot cannot know what this is about.
-NEW_QUESTION = "plugh frobozz xyzzy vào htx được không"
+NEW_QUESTION = "thợ khai thác cát sỏi lòng sông xyzzy vào htx được không"
 NEW_COMMAND = "hoidap"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 TODAY = dt.date(2026, 1, 15)
