@@ -116,16 +116,18 @@ def article_answer(ctx: Context, text: str, refs: list[tuple[str, int]], message
 
 
 def answer(ctx: Context, text: str, message_id: int) -> Outcome:
+    readers = ctx.kb.readers
+    reading = read_message(text, ctx.kb.normalizer, readers.reading) if readers else None
     wanted = ctx.searcher.triggered_intent(text)
-    if wanted:
-        # The member asked for a person: the whole message goes to that conversation as it is.
+    if wanted and (wanted == "staff" or reading is None or len(reading.questions) < 2):
+        # The member asked for a person (or to start a self-check): the whole message goes to that
+        # conversation as it is. With other questions beside a self-check request, each gets answered.
         meta: Meta = {"kind": Kind.INTENT, "intent": wanted, "score": 1.0}
         return Outcome(meta=meta, redirect=f"intent:{wanted}:{message_id}")
     content = ctx.searcher.content_words(text)
     if not content:
         # "ạ", "4", "?", an emoji: nothing to look up, so ask for a question rather than guess.
         return Outcome([Reply(ctx.t("empty"))], meta={"kind": Kind.UNKNOWN, "score": 0.0})
-    readers = ctx.kb.readers
     law = referral.other_law_article(text, readers.referral) if readers else None
     if law:
         # "Điều 50 Luật Đất đai": an article of another law is not an article of the cooperative law.
@@ -138,7 +140,6 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
         found = [doc for doc in map(ctx.kb.document, missing) if doc is not None]
         docs = "; ".join(f"{doc.short} có {doc.articles} điều" for doc in found)
         return Outcome([Reply(ctx.t("no_such_article", docs=docs))], meta={"kind": Kind.UNKNOWN, "score": 0.0})
-    reading = read_message(text, ctx.kb.normalizer, readers.reading) if readers else None
     if reading is None or reading.framing_only:
         return answer_parts(ctx, text, message_id, [analyse(ctx, text, reading)], reading)
     whole = referral.match(text, ctx.kb.normalizer, readers.referral) if readers else None
@@ -168,17 +169,31 @@ def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], re
     unknown: list[Part] = []
     effects: list[Effect] = []
     for i, part in enumerate(parts, start=1):
+        wanted = ctx.searcher.triggered_intent(part.text) if part.kind != Kind.INTENT else part.top and part.top.key
+        label = (ctx.kb.ui.get("intent_labels") or {}).get(wanted or "")
+        if wanted and label:
+            # A self-check asked for beside other questions: offered as a button, the answers come first.
+            head = ctx.t("part_head", n=i, question=short_label((part.asked or part.text).rstrip("?"), 60))
+            replies.append(Reply(head + "\n" + ctx.t("part_intent"), [[Button(label, f"intent:{wanted}")]]))
+            metas.append({"kind": Kind.INTENT, "intent": wanted, "score": 1.0})
+            continue
         if part.kind in (Kind.UNKNOWN, Kind.INTENT) and part.referral is None:
             unknown.append(part)
             metas.append({"kind": Kind.UNKNOWN, "score": part.score})
             continue
-        out = answer_one(ctx, part.text, message_id, part, history, feedback=False, related=False)
+        out = answer_one(ctx, part.text, message_id, part, history, feedback=False, related=False, hedge=False)
+        # Each answer is headed by what it answers: the member's question, or, when the match is not
+        # certain, the entry understood (the one-part answer's hedge line, in fewer words).
+        top = part.top
+        unsure = top is not None and part.kind == Kind.ANSWER and part.lead is None \
+            and top.score < ctx.config.search.confident_threshold
+        about = ctx.kb.entries[top.key].title if unsure and top else part.asked or part.text
         for reply in out.replies:
-            reply.text = ctx.t("part_head", n=i, question=short_label(part.asked or part.text, 60)) + "\n" + reply.text
+            reply.text = ctx.t("part_head", n=i, question=short_label(about.rstrip("?"), 60)) + "\n" + reply.text
         replies += out.replies
         metas.append(out.meta)
         effects += out.effects
-    answered = [m for m in metas if m.get("kind") in (Kind.ANSWER, Kind.CLARIFY)]
+    answered = [m for m in metas if m.get("kind") in (Kind.ANSWER, Kind.CLARIFY, Kind.INTENT)]
     if not answered and not any(p.referral for p in parts):
         return not_sure(ctx, text, max(p.score for p in parts))
     if unknown:
@@ -201,7 +216,7 @@ def _first_answer_text(reply: Reply) -> str:
 
 
 def answer_one(ctx: Context, text: str, message_id: int, part: Part, history: bool, *, feedback: bool = True,
-               related: bool = True) -> Outcome:
+               related: bool = True, hedge: bool = True) -> Outcome:
     cfg = ctx.config.search
     if part.referral is not None:
         return refer(ctx, [part.referral])
@@ -225,7 +240,8 @@ def answer_one(ctx: Context, text: str, message_id: int, part: Part, history: bo
         history_first = history and bool(entry.history)
         # Probably right, not certainly: say what we understood, and offer the next best as buttons.
         reply = entry_reply(ctx, entry, message_id, extra, history_first=history_first, lead=part.lead,
-                            hedge=top.score < cfg.confident_threshold and part.lead is None, feedback=feedback)
+                            hedge=hedge and top.score < cfg.confident_threshold and part.lead is None,
+                            feedback=feedback)
         body = first_text(ctx, entry, history_first, part.lead)
         return Outcome(
             [reply],

@@ -118,7 +118,8 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
         if not visible(ctx, entry) or entry is None:
             continue
         keys = [c.key for c in cands if c.kind == ENTRY]
-        if kind == Kind.ANSWER and keys and entry.id not in keys:
+        sure = kind == Kind.ANSWER and bool(cands) and cands[0].score >= ctx.config.search.confident_threshold
+        if sure and entry.id not in keys:
             continue  # search is sure of another topic: the rule is about something else
         # The member's own numbers settle which rule they ask about: that entry, their case first.
         chosen = next((c for c in cands if c.key == entry.id), None) or Candidate(ENTRY, entry.id, 1.0)
