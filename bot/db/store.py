@@ -13,12 +13,13 @@ from bot.db.console import Console
 from bot.db.dialogs import Dialogs
 from bot.db.effects import Scope, apply
 from bot.db.selfchecks import SelfChecks
+from bot.db.staff import StaffAccounts
 from bot.db.tickets import Tickets
 from bot.effects import Effect
 from bot.types import Reply
 
 
-class Store(Tickets, SelfChecks, Dialogs, Console):
+class Store(Tickets, SelfChecks, Dialogs, Console, StaffAccounts):
     def complete(
         self,
         message_id: int,
