@@ -42,6 +42,7 @@ ACCOUNT_FREE = 10  # ... per account from addresses that never logged in to it
 ADDRESS_FREE = 20  # ... per address that no one logged in from recently
 FIRST_DELAY = 2.0  # seconds after the first failure beyond the free ones, doubling each time
 MAX_DELAY = 15 * 60.0
+TARPIT = 3.0  # at most this long before answering a wrong password from a known pair
 
 
 class AccountError(ValueError):
@@ -168,4 +169,4 @@ def wait_seconds(history: LoginHistory, now: float) -> float:
 def tarpit_seconds(history: LoginHistory) -> float:
     """A pause before answering a wrong password from a known pair, so a guesser behind the same proxy
     as the staff is slowed without refusing the right password (the real user never waits for it)."""
-    return min(_until(history.pair_failures, 0.0, PAIR_FREE), 3.0)
+    return min(_until(history.pair_failures, 0.0, PAIR_FREE), TARPIT)
