@@ -188,7 +188,6 @@ def safe_next(value: str | None) -> str:
     return "/console"
 
 
-_safe_next = safe_next
 
 
 # --- rendering helpers ------------------------------------------------------------------------------
@@ -458,7 +457,7 @@ async def reload_knowledge(request: web.Request) -> web.StreamResponse:
     restart. On loader errors the bot keeps answering from what it had, and the page lists the errors."""
     console = request.app[CONSOLE_KEY]
     form = await request.post()
-    back = _safe_next(str(form.get("next") or "")).partition("?")[0].partition("#")[0]
+    back = safe_next(str(form.get("next") or "")).partition("?")[0].partition("#")[0]
     before = len(console.app.kb.entries)
     try:
         await console.app.reload_async()
