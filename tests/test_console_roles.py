@@ -72,6 +72,16 @@ def test_every_console_route_is_in_the_table(app, kdir):
     assert registered == set(ROUTES) | PUBLIC
 
 
+def test_a_route_with_an_unknown_role_is_refused_at_start():
+    from bot.console.views import guarded
+
+    async def handler(request):
+        raise AssertionError
+
+    with pytest.raises(ValueError, match="unknown console role"):
+        guarded(handler, "editr")
+
+
 @pytest.mark.parametrize("role", ROLES)
 async def test_each_role_gets_exactly_its_routes(app, make_client, role):
     ticket = unknown_ticket(app)

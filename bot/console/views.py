@@ -26,7 +26,7 @@ import yaml
 from aiohttp import web
 
 from bot.app import App
-from bot.console import access, csvexport, knowledge, queries
+from bot.console import access, auth, csvexport, knowledge, queries
 from bot.console.access import COOKIE, COOKIE_PATH, SESSION_KEY, Access, Session, current_staff
 from bot.kb.loader import MIN_QUESTIONS, STAFF_PHRASINGS, KnowledgeError
 from bot.markup import to_html
@@ -120,6 +120,8 @@ def guarded(handler: Handler, role: str = "staff", public: bool = False) -> Hand
     `role` is the least role the route needs. Anonymous requests are sent to the login form (GET) or
     refused with 401 (POST); a role too low gets 403. `public` routes (the login form) skip the last two.
     """
+    if role not in auth.ROLES:  # a typo must not silently lock a route for everyone
+        raise ValueError(f"unknown console role {role!r} (known: {', '.join(auth.ROLES)})")
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
