@@ -15,6 +15,8 @@ from bot.types import Kind
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.db import Store
+    from bot.db.connection import Row
     from bot.engine import Engine
 
 # What `htx-bot ask --json` reports a question led to; anything else reads as unknown.
@@ -294,7 +296,7 @@ def staff() -> None:
     """Staff console accounts: add, change a password, disable, list."""
 
 
-def _store(config_path: str | None) -> Any:
+def _store(config_path: str | None) -> Store:
     """The real database (the server may be running: SQLite lets both write; sessions end at once)."""
     from bot.db import Store
 
@@ -315,7 +317,7 @@ def _read_password(password_stdin: bool) -> str:
         _fail(str(exc))
 
 
-def _account(store: Any, username: str) -> Any:
+def _account(store: Store, username: str) -> Row:
     from bot.console.auth import normalize_username
 
     row = store.staff_by_username(normalize_username(username))
