@@ -17,6 +17,8 @@ from bot.types import Kind
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.db import Store
+    from bot.db.connection import Row
     from bot.engine import Engine
 
 # What `htx-bot ask --json` reports a question led to; anything else reads as unknown.
@@ -349,6 +351,144 @@ def retention(config_path: str | None, dry_run: bool, days: int | None) -> None:
         store.close()
     verb = "would change" if dry_run else "changed"
     click.echo(f"older than {keep} days, rows {verb}: " + ", ".join(f"{t} {n}" for t, n in counts.items()))
+
+
+# --- staff accounts ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def staff() -> None:
+    """Staff console accounts: add, change a password, disable, list."""
+
+
+def _store(config_path: str | None) -> Store:
+    """The real database (the server may be running: SQLite lets both write; sessions end at once)."""
+    from bot.db import Store
+
+    return Store(_config(config_path).storage.path)
+
+
+def _read_password(password_stdin: bool) -> str:
+    """A new password: one line from stdin for scripts, else a hidden prompt asked twice."""
+    from bot.console.auth import AccountError, check_password
+
+    if password_stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    else:
+        value = click.prompt("Mật khẩu mới", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
+    try:
+        return check_password(value)
+    except AccountError as exc:
+        _fail(str(exc))
+
+
+def _account(store: Store, username: str) -> Row:
+    from bot.console.auth import normalize_username
+
+    row = store.staff_by_username(normalize_username(username))
+    if row is None:
+        store.close()
+        _fail(f"no account {username!r} (htx-bot staff list)")
+    return row
+
+
+@staff.command("add")
+@config_option
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "staff", "editor", "admin"]), required=True,
+              help="viewer < staff < editor < admin.")
+@click.option("--name", "display_name", default="", help="Name shown to members in replies (default: USERNAME).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def staff_add(config_path: str | None, username: str, role: str, display_name: str, password_stdin: bool) -> None:
+    """Create an account for USERNAME with a password (asked twice, never shown)."""
+    from bot.console.auth import AccountError, check_display_name, check_username, hash_password
+
+    try:
+        username = check_username(username)
+        display_name = check_display_name(display_name, username)
+    except AccountError as exc:
+        _fail(str(exc))
+    store = _store(config_path)
+    try:
+        if store.staff_by_username(username):
+            _fail(f"account {username!r} already exists")
+        password = _read_password(password_stdin)
+        if store.create_staff(username, display_name, role, hash_password(password)) is None:
+            _fail(f"account {username!r} already exists")
+        store.audit("cli", "account.add", f"staff:{username}", f"role {role}")
+    finally:
+        store.close()
+    click.echo(f"account {username} ({role}) created")
+
+
+@staff.command("passwd")
+@config_option
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def staff_passwd(config_path: str | None, username: str, password_stdin: bool) -> None:
+    """Set a new password for USERNAME; every console session of the account ends."""
+    from bot.console.auth import hash_password
+
+    store = _store(config_path)
+    try:
+        row = _account(store, username)
+        password = _read_password(password_stdin)
+        store.set_staff_password(row["id"], hash_password(password))
+        store.audit("cli", "account.password_reset", f"staff:{row['username']}")
+    finally:
+        store.close()
+    click.echo(f"password of {row['username']} changed; its console sessions ended")
+
+
+@staff.command("disable")
+@config_option
+@click.argument("username")
+def staff_disable(config_path: str | None, username: str) -> None:
+    """Disable USERNAME: it can no longer log in and its console sessions end now."""
+    store = _store(config_path)
+    try:
+        row = _account(store, username)
+        store.set_staff_active(row["id"], False)
+        store.audit("cli", "account.disable", f"staff:{row['username']}")
+    finally:
+        store.close()
+    click.echo(f"account {row['username']} disabled; its console sessions ended")
+
+
+@staff.command("enable")
+@config_option
+@click.argument("username")
+def staff_enable(config_path: str | None, username: str) -> None:
+    """Allow a disabled USERNAME to log in again (with its old password)."""
+    store = _store(config_path)
+    try:
+        row = _account(store, username)
+        store.set_staff_active(row["id"], True)
+        store.audit("cli", "account.enable", f"staff:{row['username']}")
+    finally:
+        store.close()
+    click.echo(f"account {row['username']} enabled")
+
+
+@staff.command("list")
+@config_option
+def staff_list(config_path: str | None) -> None:
+    """Every account: username, role, active or not, last login (UTC), display name."""
+    import datetime as dt
+
+    store = _store(config_path)
+    try:
+        rows = store.staff_list()
+    finally:
+        store.close()
+    if not rows:
+        click.echo("no accounts yet: htx-bot run creates 'admin' on first start "
+                   "(or: htx-bot staff add NAME --role admin)")
+    for r in rows:
+        last = (dt.datetime.fromtimestamp(r["last_login_at"], dt.UTC).strftime("%Y-%m-%d %H:%M")
+                if r["last_login_at"] else "never")
+        state = "active" if r["active"] else "disabled"
+        click.echo(f"{r['username']:<20} {r['role']:<7} {state:<8} last login {last:<16}  {r['display_name']}")
 
 
 def _plain(text: str) -> str:

@@ -7,6 +7,7 @@ embedded default: web chat on 127.0.0.1 and a local SQLite file, no tokens neede
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -81,6 +82,15 @@ class WebConfig:
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = 8080
+    # Names the console may be reached by (the Host header), besides the bound host and the loopback names.
+    allowed_hosts: list[str] = field(default_factory=list)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks).
+    trusted_proxies: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    # A console session ends after this long without a request, and in any case after session_hours.
+    session_idle_minutes: int = 120
+    session_hours: int = 12
+    # No longer used: staff log in with their own accounts (`htx-bot staff add`). Still read so old
+    # config files load; start-up warns when it is set.
     console_token: str = ""
 
 
@@ -253,5 +263,16 @@ def _validate(config: Config) -> None:
         raise ConfigError("limits.proxy_header: a header name such as \"X-Forwarded-For\"")
     if config.storage.retention_days < 0:
         raise ConfigError("storage.retention_days: must be 0 (keep forever) or more")
+    w = config.web
+    for key in ("allowed_hosts", "trusted_proxies"):
+        if not all(isinstance(v, str) and v.strip() for v in getattr(w, key)):
+            raise ConfigError(f"web.{key}: must be a list of names, e.g. [\"htx.example.vn\"]")
+    try:
+        for value in w.trusted_proxies:
+            ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError as exc:
+        raise ConfigError(f"web.trusted_proxies: not an address or network: {exc}") from exc
+    if w.session_idle_minutes < 1 or w.session_hours < 1:
+        raise ConfigError("web.session_idle_minutes and web.session_hours: must be at least 1")
     if not config.storage.path:
         raise ConfigError("storage.path: required")

@@ -47,6 +47,7 @@ async def run(app: App, stop: asyncio.Event | None = None, channel_services: lis
         await runner.setup()  # runs the cleanup_ctx start-ups: recovery, then each channel
         host, port = app.config.web.host, app.config.web.port
         await web.TCPSite(runner, host, port).start()
+        _first_start(app)
         _announce(app, channel_services, hup is not None)
         stop = stop or asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -84,6 +85,22 @@ def _announce(app: App, channel_services: list[Service], can_hup: bool) -> None:
     if can_hup:
         print(f"  Reload knowledge: kill -HUP {os.getpid()}  (or the console's knowledge page)")
     print("Press Ctrl-C to stop.", flush=True)
+
+
+def _first_start(app: App) -> None:
+    """A console with no account yet gets `admin`, its random password shown here once (stored hashed)."""
+    if not app.config.web.enabled:
+        return
+    from bot.console.accounts import FIRST_ADMIN, first_admin
+
+    password = first_admin(app.store)
+    if password:
+        print(f"  Tài khoản quản trị bảng điều khiển: {FIRST_ADMIN}  mật khẩu: {password}  (chỉ hiện lần này)")
+        print(f"  Đổi mật khẩu: htx-bot staff passwd {FIRST_ADMIN}  (hoặc mục “Đổi mật khẩu” trong bảng điều khiển)",
+              flush=True)
+    if app.config.web.console_token:
+        log.warning("web.console_token / HTX_CONSOLE_TOKEN is no longer used: staff log in with their own "
+                    "accounts (htx-bot staff add USERNAME --role staff); remove the setting")
 
 
 async def reload_knowledge(app: App) -> bool:

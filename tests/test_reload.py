@@ -226,8 +226,13 @@ def test_conversations_in_progress_survive_a_reload(live, kdir):
 
 @pytest.fixture
 async def console(live, aiohttp_client):
-    live.config.web.host, live.config.web.console_token = "127.0.0.1", ""
-    return await aiohttp_client(make_webapp(live, []))
+    from test_console import add_staff, login
+
+    live.config.web.host = "127.0.0.1"
+    client = await aiohttp_client(make_webapp(live, []))
+    add_staff(live, role="editor")
+    assert (await login(client)).status == 303
+    return client
 
 
 async def csrf_of(client, path: str) -> str:

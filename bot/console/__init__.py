@@ -1,5 +1,7 @@
 """The staff console at /console: review logged questions, answer members, grow the knowledge base, report.
 
-Modules: `access` (who may open it, sessions, CSRF), `queries` (read-only SQL and ticket updates on the
-store's connection), `knowledge` (validated writes to knowledge/ YAML), `views` (aiohttp routes, templates).
+Modules: `access` (Host check, server-side sessions, CSRF), `auth` (roles, passwords, login throttle),
+`accounts` (login, staff accounts and audit log pages, `current_staff`), `queries` (read-only SQL and
+ticket updates on the store's connection), `knowledge` (validated writes to knowledge/ YAML), `views`
+(aiohttp routes, `guarded`, templates).
 """

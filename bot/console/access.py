@@ -1,10 +1,14 @@
-"""Who may open the console: loopback-only without a token, a signed session cookie with one, CSRF on forms.
+"""Who may open the console: the Host check, server-side sessions of staff accounts, CSRF, client addresses.
 
-The console shows members' questions, so it is never served to a network without a login: a server
-bound to anything but a loopback address must have `web.console_token` set, or the console refuses.
-Sessions are an HMAC-signed cookie (HttpOnly, SameSite=Strict) keyed on a random secret kept in the
-database plus the token, so changing the token logs everyone out. The CSRF token of a form is derived
-from the session id, so it needs no server-side state.
+- Host: only the names the console is meant to be reached by (`web.allowed_hosts`, the bound host and
+  the loopback names) — a page on another site whose name an attacker points at 127.0.0.1 (DNS rebinding)
+  gets nothing.
+- Sessions: the cookie holds a random id; the database holds its SHA-256, the account, and the times
+  that make it expire (idle and absolute). Logging out, disabling the account or changing its password
+  deletes the row, so the cookie is worth nothing from that moment on. A browser that is not logged in
+  gets an anonymous id too: the login form's CSRF token is bound to it.
+- CSRF: the token of a form is an HMAC of the session id under a random secret kept in the database.
+- Addresses: `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from `web.trusted_proxies`.
 """
 
 from __future__ import annotations
@@ -14,15 +18,25 @@ import hmac
 import ipaddress
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.console.auth import Staff
+
+if TYPE_CHECKING:
+    from bot.db import Store
 
 COOKIE = "htx_console"
 COOKIE_PATH = "/console"
-SESSION_SECONDS = 12 * 3600  # one working day
 SECRET_KV = "console_secret"  # nosec B105 # the name of the kv row, not a secret
-MAX_FAILURES = 10  # wrong tokens per address ...
-FAILURE_WINDOW = 600.0  # ... within this many seconds, then logins from that address are refused
+TOUCH_EVERY = 60.0  # seconds between two updates of a session's last-seen time
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+SID = 32  # random bytes in a session id
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def is_loopback(host: str) -> bool:
@@ -36,102 +50,155 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def host_name(header: str | None) -> str:
+    """The name in a Host header, without port, brackets or trailing dot, lower-case ('' if malformed)."""
+    value = (header or "").strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        return value[1:end] if end > 0 else ""
+    if value.count(":") == 1:
+        value = value.partition(":")[0]
+    return value.rstrip(".")
+
+
+def allowed_names(bound_host: str, configured: Iterable[str]) -> frozenset[str]:
+    """The configured names, the bound host (unless a wildcard like 0.0.0.0) and the loopback names."""
+    names = {host_name(n) for n in configured if n.strip()}
+    bound = host_name(bound_host)
+    if bound and bound not in ("0.0.0.0", "::"):
+        names.add(bound)
+    names.update(LOOPBACK_NAMES)
+    return frozenset(names)
+
+
+def networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """`web.trusted_proxies` as networks (a bare address is a /32 or /128); raises ValueError."""
+    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
+
+
+def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address((value or "").strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def hash_sid(sid: str) -> str:
+    return hashlib.sha256(sid.encode("ascii", "replace")).hexdigest()
+
+
 @dataclass
 class Session:
+    """This browser's session: `staff` is None until it logs in."""
+
     sid: str
-    authenticated: bool
-    new: bool = False
+    staff: Staff | None = None
+    new: bool = False  # the cookie must be (re)sent
+
+    @property
+    def authenticated(self) -> bool:
+        return self.staff is not None
+
+
+# The request's console session (aiohttp < 3.13 has no RequestKey; a plain string works there).
+SESSION_KEY: Any = web.RequestKey("htx_console_session", Session) if hasattr(web, "RequestKey") else "htx_session"
+
+
+def current_staff(request: web.Request) -> Staff:
+    """The logged-in staff member of a request that went through `guarded` (401 if there is none)."""
+    session = request.get(SESSION_KEY)
+    if session is None or session.staff is None:
+        raise web.HTTPUnauthorized(text="Cần đăng nhập.")
+    return session.staff
 
 
 @dataclass
 class Access:
-    """The console's access policy for one server (host and token come from the config)."""
+    """The console's access policy for one server, over the store's accounts and sessions."""
 
-    host: str
-    token: str
+    store: Store
     secret: bytes
+    allowed_hosts: frozenset[str]
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    idle_seconds: float = 2 * 3600.0
+    absolute_seconds: float = 12 * 3600.0
     clock: Callable[[], float] = time.time
-    failures: dict[str, list[float]] = field(default_factory=dict)
+    _last_prune: float = field(default=0.0, repr=False)
 
-    @property
-    def token_required(self) -> bool:
-        return bool(self.token)
+    # --- requests -----------------------------------------------------------------------------------------
 
-    @property
-    def refused(self) -> bool:
-        """Bound to a network address with no token: the console must not be served at all."""
-        return not self.token and not is_loopback(self.host)
+    def host_allowed(self, header: str | None) -> bool:
+        name = host_name(header)
+        return bool(name) and name in self.allowed_hosts
 
-    def remote_allowed(self, remote: str | None, proxied: bool = False) -> bool:
-        """Without a token only local clients get in, and not through a reverse proxy (which may be public)."""
-        return bool(self.token) or (remote is not None and is_loopback(remote) and not proxied)
+    def _trusted(self, address: str | None) -> bool:
+        ip = _ip(address)
+        return ip is not None and any(ip in net for net in self.trusted_proxies)
 
-    # --- sessions ---------------------------------------------------------------------------------
+    def client_address(self, remote: str | None, headers: Mapping[str, str]) -> str:
+        """The client's address: the peer's, or behind trusted proxies the last address they did not add."""
+        address = remote or "?"
+        if not self._trusted(address):
+            return address
+        hops = [h.strip() for h in headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        for hop in reversed(hops):
+            if _ip(hop) is None:
+                break
+            address = hop
+            if not self._trusted(hop):
+                break
+        return address
 
-    def _key(self) -> bytes:
-        return hashlib.sha256(self.secret + b"\0" + self.token.encode("utf-8")).digest()
+    def is_https(self, secure: bool, remote: str | None, headers: Mapping[str, str]) -> bool:
+        forwarded = headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        return secure or (forwarded == "https" and self._trusted(remote))
 
-    def _sign(self, payload: str) -> str:
-        return hmac.new(self._key(), payload.encode("ascii"), hashlib.sha256).hexdigest()
+    # --- sessions ---------------------------------------------------------------------------------------
 
-    def new_session(self, authenticated: bool) -> Session:
-        return Session(secrets.token_urlsafe(18), authenticated or not self.token, new=True)
+    def read_session(self, cookie: str | None) -> Session:
+        """The session a cookie names: logged in while its row lives and has not expired, else anonymous."""
+        if not cookie or len(cookie) > 100 or not cookie.isascii():
+            return Session(secrets.token_urlsafe(SID), new=True)
+        row = self.store.session_row(hash_sid(cookie))
+        if row is None:
+            return Session(cookie)
+        now = self.clock()
+        if (now - row["last_seen_at"] > self.idle_seconds or now - row["created_at"] > self.absolute_seconds
+                or row["created_at"] < row["password_changed_at"]):
+            self.store.delete_session(row["id_hash"])
+            return Session(secrets.token_urlsafe(SID), new=True)
+        if now - row["last_seen_at"] > TOUCH_EVERY:
+            self.store.touch_session(row["id_hash"])
+        return Session(cookie, Staff(row["staff_id"], row["username"], row["display_name"], row["role"]))
 
-    def cookie_value(self, session: Session) -> str:
-        payload = f"{session.sid}.{int(self.clock()) + SESSION_SECONDS}.{1 if session.authenticated else 0}"
-        return f"{payload}.{self._sign(payload)}"
+    def start_session(self, staff: Staff, remote: str | None) -> Session:
+        """A fresh id at login, so an id planted in the browser before it is worth nothing."""
+        now = self.clock()
+        if now - self._last_prune > 3600:
+            self._last_prune = now
+            self.store.prune_sessions(self.idle_seconds, self.absolute_seconds)
+        session = Session(secrets.token_urlsafe(SID), staff, new=True)
+        self.store.create_session(hash_sid(session.sid), staff.id, remote)
+        return session
 
-    def read_cookie(self, value: str | None) -> Session | None:
-        """The session in a cookie, or None when it is missing, forged, expired or from an older token."""
-        if not value or len(value) > 200:
-            return None
-        parts = value.split(".")
-        if len(parts) != 4:
-            return None
-        sid, expires, flag, sig = parts
-        payload = f"{sid}.{expires}.{flag}"
-        try:
-            expected = self._sign(payload)
-        except UnicodeEncodeError:
-            return None
-        if not hmac.compare_digest(expected, sig) or not expires.isdigit() or flag not in ("0", "1"):
-            return None
-        if int(expires) < self.clock():
-            return None
-        return Session(sid, flag == "1" or not self.token)
+    def end_session(self, session: Session) -> Session:
+        """Logout: the row goes; the browser keeps a new anonymous id."""
+        self.store.delete_session(hash_sid(session.sid))
+        return Session(secrets.token_urlsafe(SID), new=True)
+
+    # --- CSRF -----------------------------------------------------------------------------------------------
 
     def csrf_token(self, session: Session) -> str:
-        return self._sign(f"csrf:{session.sid}")[:40]
+        return hmac.new(self.secret, f"csrf:{session.sid}".encode("ascii", "replace"), hashlib.sha256).hexdigest()[:40]
 
     def csrf_ok(self, session: Session | None, token: str | None) -> bool:
         if session is None or not token:
             return False
         return hmac.compare_digest(self.csrf_token(session), token)
 
-    # --- login --------------------------------------------------------------------------------------
 
-    def check_token(self, given: str | None, remote: str | None) -> bool:
-        """Compare a login attempt in constant time, counting failures per address."""
-        if not self.token or not given:
-            self._fail(remote)
-            return False
-        ok = hmac.compare_digest(self.token.encode("utf-8"), given.encode("utf-8"))
-        if not ok:
-            self._fail(remote)
-        return ok
-
-    def locked_out(self, remote: str | None) -> bool:
-        now = self.clock()
-        recent = [t for t in self.failures.get(remote or "?", []) if now - t < FAILURE_WINDOW]
-        self.failures[remote or "?"] = recent
-        return len(recent) >= MAX_FAILURES
-
-    def _fail(self, remote: str | None) -> None:
-        self.failures.setdefault(remote or "?", []).append(self.clock())
-
-
-def load_secret(store) -> bytes:
-    """The signing secret, created once and kept in the database so sessions survive a restart."""
+def load_secret(store: Store) -> bytes:
+    """The CSRF key, created once and kept in the database so forms survive a restart."""
     value = store.get_kv(SECRET_KV)
     if not value:
         value = secrets.token_hex(32)

@@ -1,8 +1,10 @@
 """The staff console's routes on the shared aiohttp server (/console/...).
 
-Every route goes through `guarded`: the access policy (bot/console/access.py), the login when a token
-is configured, the CSRF check on POST, and headers that keep member data out of caches and frames.
-Pages are Jinja2 templates in bot/templates/console/ (autoescaped); all wording for staff lives there.
+Every route goes through `guarded(handler, role)`: the Host check, the staff member's session
+(bot/console/access.py), the least role the route needs (viewer < staff < editor < admin), the CSRF
+check on POST, and headers that keep member data out of caches and frames. Logins, accounts and the
+audit log are in bot/console/accounts.py. Pages are Jinja2 templates in bot/templates/console/
+(autoescaped); all wording for staff lives there.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import urlencode
 
 import jinja2
 import markupsafe
@@ -24,8 +26,8 @@ import yaml
 from aiohttp import web
 
 from bot.app import App
-from bot.console import access, csvexport, knowledge, queries
-from bot.console.access import COOKIE, COOKIE_PATH, SESSION_SECONDS, Access, Session
+from bot.console import access, auth, csvexport, knowledge, queries
+from bot.console.access import COOKIE, COOKIE_PATH, SESSION_KEY, Access, Session, current_staff
 from bot.kb.loader import MIN_QUESTIONS, STAFF_PHRASINGS, KnowledgeError
 from bot.markup import to_html
 from bot.types import Reply
@@ -33,9 +35,7 @@ from bot.types import Reply
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LABELS = TEMPLATES / "console" / "labels.yaml"
-STAFF_COOKIE = "htx_console_staff"
 MAX_ANSWER = 3000
-MAX_STAFF = 80
 PAGE = 50
 CITATION_ROWS = 4
 KNOWN_REASONS = ["unknown", "staff_request", "negative_feedback", "selfcheck"]
@@ -48,8 +48,9 @@ HEADERS = {
                                "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 
-# A request that came through a reverse proxy may come from anywhere: without a token, it is refused.
-PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+# A Host the console is not configured for (DNS rebinding, a mistyped proxy): a plain refusal.
+BAD_HOST = ("Địa chỉ (tên máy) này không được phép mở bảng điều khiển. Người quản trị thêm tên này vào "
+            "allowed_hosts trong mục [web] của tệp cấu hình nếu đây là địa chỉ đúng.\n")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -64,38 +65,38 @@ class Console:
 
 
 CONSOLE_KEY = web.AppKey("htx_console", Console)
-# The request's console session (aiohttp < 3.13 has no RequestKey; a plain string works there).
-SESSION_KEY: Any = web.RequestKey("htx_console_session", Session) if hasattr(web, "RequestKey") else "htx_session"
 
 
 def setup(webapp: web.Application, app: App) -> None:
     """Add /console to the server; `bot.app.make_webapp` calls this after the web chat's setup."""
-    secret = access.load_secret(app.store)
-    policy = Access(app.config.web.host, app.config.web.console_token, secret, clock=app.store.clock)
+    from bot.console import accounts
+
+    cfg = app.config.web
+    policy = Access(app.store, access.load_secret(app.store), access.allowed_names(cfg.host, cfg.allowed_hosts),
+                    access.networks(cfg.trusted_proxies), idle_seconds=cfg.session_idle_minutes * 60.0,
+                    absolute_seconds=cfg.session_hours * 3600.0, clock=app.store.clock)
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
     console = Console(app, policy, environment(labels), labels, knowledge.root_dir(app.config))
     console.jinja.globals["entry_title"] = functools.partial(_entry_title, console)
     webapp[CONSOLE_KEY] = console
     add = webapp.router
-    add.add_get("/console", guarded(tickets_page))
-    add.add_get("/console/", guarded(tickets_page))
-    add.add_get(r"/console/tickets/{id:\d+}", guarded(ticket_page))
-    add.add_post(r"/console/tickets/{id:\d+}/answer", guarded(answer_ticket))
-    add.add_post(r"/console/tickets/{id:\d+}/close", guarded(close_ticket))
-    add.add_post(r"/console/tickets/{id:\d+}/reopen", guarded(reopen_ticket))
-    add.add_get("/console/messages", guarded(messages_page))
-    add.add_get("/console/conversation", guarded(conversation_page))
-    add.add_get("/console/summary", guarded(summary_page))
-    add.add_get("/console/export/tickets.csv", guarded(export_tickets))
-    add.add_get("/console/export/messages.csv", guarded(export_messages))
-    add.add_get("/console/knowledge", guarded(knowledge_page))
-    add.add_post("/console/knowledge/phrasing", guarded(add_phrasing))
-    add.add_get("/console/knowledge/new", guarded(entry_form))
-    add.add_post("/console/knowledge/new", guarded(entry_submit))
-    add.add_post("/console/knowledge/reload", guarded(reload_knowledge))
-    add.add_get("/console/login", guarded(login_page, public=True))
-    add.add_post("/console/login", guarded(login_submit, public=True))
-    add.add_post("/console/logout", guarded(logout, public=True))
+    add.add_get("/console", guarded(tickets_page, "viewer"))
+    add.add_get("/console/", guarded(tickets_page, "viewer"))
+    add.add_get(r"/console/tickets/{id:\d+}", guarded(ticket_page, "viewer"))
+    add.add_post(r"/console/tickets/{id:\d+}/answer", guarded(answer_ticket, "staff"))
+    add.add_post(r"/console/tickets/{id:\d+}/close", guarded(close_ticket, "staff"))
+    add.add_post(r"/console/tickets/{id:\d+}/reopen", guarded(reopen_ticket, "staff"))
+    add.add_get("/console/messages", guarded(messages_page, "viewer"))
+    add.add_get("/console/conversation", guarded(conversation_page, "viewer"))
+    add.add_get("/console/summary", guarded(summary_page, "viewer"))
+    add.add_get("/console/export/tickets.csv", guarded(export_tickets, "viewer"))
+    add.add_get("/console/export/messages.csv", guarded(export_messages, "viewer"))
+    add.add_get("/console/knowledge", guarded(knowledge_page, "viewer"))
+    add.add_post("/console/knowledge/phrasing", guarded(add_phrasing, "staff"))
+    add.add_get("/console/knowledge/new", guarded(entry_form, "staff"))
+    add.add_post("/console/knowledge/new", guarded(entry_submit, "staff"))
+    add.add_post("/console/knowledge/reload", guarded(reload_knowledge, "editor"))
+    accounts.setup(webapp, console)
 
 
 def environment(labels: dict[str, Any]) -> jinja2.Environment:
@@ -114,64 +115,61 @@ def environment(labels: dict[str, Any]) -> jinja2.Environment:
 # --- access -----------------------------------------------------------------------------------------
 
 
-def guarded(handler: Handler, public: bool = False) -> Handler:
-    """Policy → session → login → CSRF → handler, with the console's headers on every answer."""
+def guarded(handler: Handler, role: str = "staff", public: bool = False) -> Handler:
+    """Host → session → login → role → CSRF → handler, with the console's headers on every answer.
+
+    `role` is the least role the route needs. Anonymous requests are sent to the login form (GET) or
+    refused with 401 (POST); a role too low gets 403. `public` routes (the login form) skip the last two.
+    """
+    if role not in auth.ROLES:  # a typo must not silently lock a route for everyone
+        raise ValueError(f"unknown console role {role!r} (known: {', '.join(auth.ROLES)})")
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        console = request.app[CONSOLE_KEY]
-        policy = console.access
-        proxied = any(h in request.headers for h in PROXY_HEADERS)
-        if policy.refused or not policy.remote_allowed(request.remote, proxied):
-            response: web.StreamResponse = render(request, "console/refused.html", http_status=403,
-                                                  refused=policy.refused, proxied=proxied, host=policy.host)
-            return _secure(response)
-        session = policy.read_cookie(request.cookies.get(COOKIE))
-        if policy.token_required and request.method == "GET" and "token" in request.query:
-            return _secure(_token_login(request, policy))
-        if session is None:
-            session = policy.new_session(authenticated=False)
+        policy = request.app[CONSOLE_KEY].access
+        if not policy.host_allowed(request.headers.get("Host")):
+            return _secure(web.Response(status=421, text=BAD_HOST, content_type="text/plain", charset="utf-8"))
+        session = policy.read_session(request.cookies.get(COOKIE))
         request[SESSION_KEY] = session
-        if not public and not session.authenticated:
+        csrf_valid = True
+        if request.method == "POST":
+            csrf_valid = policy.csrf_ok(session, _field(await request.post(), "csrf"))
+        response: web.StreamResponse
+        if not public and session.staff is None:
             if request.method == "GET":
                 response = redirect("/console/login?" + urlencode({"next": request.raw_path}))
             else:
-                response = render(request, "console/error.html", http_status=403, code="login")
-        elif request.method == "POST" and not policy.csrf_ok(session, _field(await request.post(), "csrf")):
+                response = render(request, "console/error.html", http_status=401, code="login")
+        elif not public and session.staff is not None and not session.staff.can(role):
+            response = render(request, "console/error.html", http_status=403, code="role", role=role)
+        elif not csrf_valid:
             response = render(request, "console/error.html", http_status=403, code="csrf")
         else:
             response = await handler(request)
-        if session.new:
-            _set_session(request, response, policy, session)
+        session = request[SESSION_KEY]  # login and logout put a new one
+        if session.new and not response.prepared:
+            set_session_cookie(request, response, session)
         return _secure(response)
 
     return wrapped
 
 
-def _token_login(request: web.Request, policy: Access) -> web.StreamResponse:
-    """/console?token=… logs in once and redirects to the same page without the token in the address."""
-    if policy.locked_out(request.remote):
-        return render(request, "console/login.html", http_status=429, error="locked", next="/console")
-    query = {k: v for k, v in request.query.items() if k != "token"}
-    target = request.path + ("?" + urlencode(query) if query else "")
-    if not policy.check_token(request.query.get("token"), request.remote):
-        session = policy.new_session(authenticated=False)
-        request[SESSION_KEY] = session
-        response = render(request, "console/login.html", http_status=401, error="wrong", next=target)
-        _set_session(request, response, policy, session)
-        return response
-    response = redirect(target)
-    _set_session(request, response, policy, policy.new_session(authenticated=True))
-    return response
+def set_session_cookie(request: web.Request, response: web.StreamResponse, session: Session) -> None:
+    policy = request.app[CONSOLE_KEY].access
+    https = policy.is_https(request.secure, request.remote, request.headers)
+    response.set_cookie(COOKIE, session.sid, max_age=int(policy.absolute_seconds), path=COOKIE_PATH,
+                        httponly=True, samesite="Strict", secure=https or None)
 
 
-def _set_session(request: web.Request, response: web.StreamResponse, policy: Access, session: Session) -> None:
-    response.set_cookie(COOKIE, policy.cookie_value(session), max_age=SESSION_SECONDS, path=COOKIE_PATH,
-                        httponly=True, samesite="Strict", secure=_https(request) or None)
+def client_address(request: web.Request) -> str:
+    """The staff member's address (behind `web.trusted_proxies`, the one they forwarded)."""
+    return request.app[CONSOLE_KEY].access.client_address(request.remote, request.headers)
 
 
-def _https(request: web.Request) -> bool:
-    return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+def audit(request: web.Request, action: str, target: str | None = None, detail: str | None = None) -> None:
+    """One audit line by the logged-in staff member."""
+    staff = current_staff(request)
+    request.app[CONSOLE_KEY].app.store.audit(staff.username, action, target, detail)
 
 
 def _secure(response: web.StreamResponse) -> web.StreamResponse:
@@ -186,41 +184,13 @@ def _field(form: Mapping[str, Any], name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _safe_next(value: str | None) -> str:
+def safe_next(value: str | None) -> str:
     """Only a path inside the console; never another site ('//evil', 'https://…')."""
     if value and value.startswith("/console") and "\\" not in value and all(" " < ch < "\x7f" for ch in value):
         return value
     return "/console"
 
 
-async def login_page(request: web.Request) -> web.StreamResponse:
-    console = request.app[CONSOLE_KEY]
-    if not console.access.token_required or request[SESSION_KEY].authenticated:
-        return redirect(_safe_next(request.query.get("next")))
-    return render(request, "console/login.html", next=_safe_next(request.query.get("next")),
-                  notice=request.query.get("ok"))
-
-
-async def login_submit(request: web.Request) -> web.StreamResponse:
-    policy = request.app[CONSOLE_KEY].access
-    form = await request.post()
-    target = _safe_next(_field(form, "next"))
-    if not policy.token_required:
-        return redirect(target)
-    if policy.locked_out(request.remote):
-        return render(request, "console/login.html", http_status=429, error="locked", next=target)
-    if not policy.check_token(str(form.get("token") or ""), request.remote):
-        return render(request, "console/login.html", http_status=401, error="wrong", next=target)
-    response = redirect(target)
-    # A fresh session id on login, so a session planted before it is worth nothing.
-    _set_session(request, response, policy, policy.new_session(authenticated=True))
-    return response
-
-
-async def logout(request: web.Request) -> web.StreamResponse:
-    response = redirect("/console/login?ok=logged_out")
-    response.del_cookie(COOKIE, path=COOKIE_PATH)
-    return response
 
 
 # --- rendering helpers ------------------------------------------------------------------------------
@@ -229,13 +199,14 @@ async def logout(request: web.Request) -> web.StreamResponse:
 def render(request: web.Request, template: str, http_status: int = 200, **context: Any) -> web.Response:
     console = request.app[CONSOLE_KEY]
     session: Session | None = request.get(SESSION_KEY)
+    me = session.staff if session else None
     base = {
         "alliance": console.app.config.alliance.name,
         "csrf": console.access.csrf_token(session) if session else "",
-        "token_required": console.access.token_required,
-        "authenticated": bool(session and session.authenticated),
+        "authenticated": me is not None,
+        "me": me,
         "path": request.path,
-        "open_count": queries.ticket_counts(console.app.store)["open"] if session and session.authenticated else 0,
+        "open_count": queries.ticket_counts(console.app.store)["open"] if me else 0,
     }
     html = console.jinja.get_template(template).render(**base, **context)
     return web.Response(text=html, status=http_status, content_type="text/html")
@@ -258,12 +229,8 @@ def _entry_title(console: Console, entry_id: str | None) -> str:
 
 
 def _staff_name(request: web.Request) -> str:
-    return unquote(request.cookies.get(STAFF_COOKIE, ""))[:MAX_STAFF]
-
-
-def _remember_staff(response: web.StreamResponse, staff: str) -> None:
-    response.set_cookie(STAFF_COOKIE, quote(staff), max_age=365 * 24 * 3600, path=COOKIE_PATH, httponly=True,
-                        samesite="Strict")
+    """Who signs a reply or an addition: the logged-in staff member's display name."""
+    return current_staff(request).display_name
 
 
 def _range(request: web.Request, days: int) -> tuple[dt.date, dt.date]:
@@ -336,17 +303,16 @@ async def answer_ticket(request: web.Request) -> web.StreamResponse:
     ticket_id = int(request.match_info["id"])
     form = await request.post()
     text = knowledge.clean_text(str(form.get("answer") or ""))
-    staff = " ".join(str(form.get("staff") or "").split())[:MAX_STAFF]
-    problem = ("answer_required" if not text else "answer_too_long" if len(text) > MAX_ANSWER
-               else "staff_required" if not staff else None)
+    staff = _staff_name(request)
+    problem = "answer_required" if not text else "answer_too_long" if len(text) > MAX_ANSWER else None
     if problem:
-        return _ticket(request, ticket_id, status=400, error=problem, draft=text, staff=staff or _staff_name(request))
+        return _ticket(request, ticket_id, status=400, error=problem, draft=text)
     reply = Reply(staff_reply_text(console, text))
     reply_id = queries.answer_ticket(console.app.store, ticket_id, text, staff, reply)
-    response = redirect(f"/console/tickets/{ticket_id}?" + urlencode({"ok" if reply_id else "err":
-                                                                       "answered" if reply_id else "not_open"}))
-    _remember_staff(response, staff)
-    return response
+    if reply_id:
+        audit(request, "ticket.answer", f"ticket:{ticket_id}", text[:300])
+    return redirect(f"/console/tickets/{ticket_id}?" + urlencode({"ok" if reply_id else "err":
+                                                                  "answered" if reply_id else "not_open"}))
 
 
 def staff_reply_text(console: Console, text: str) -> str:
@@ -370,9 +336,9 @@ async def reopen_ticket(request: web.Request) -> web.StreamResponse:
 async def _set_status(request: web.Request, status: str, expected: tuple[str, ...], notice: str) -> web.Response:
     console = request.app[CONSOLE_KEY]
     ticket_id = int(request.match_info["id"])
-    form = await request.post()
-    staff = " ".join(str(form.get("staff") or "").split())[:MAX_STAFF] or _staff_name(request) or None
-    ok = queries.set_status(console.app.store, ticket_id, status, staff, expected)
+    ok = queries.set_status(console.app.store, ticket_id, status, _staff_name(request), expected)
+    if ok:
+        audit(request, "ticket.close" if status == "closed" else "ticket.reopen", f"ticket:{ticket_id}")
     query = {"ok": notice} if ok else {"err": "not_closable"}
     return redirect(f"/console/tickets/{ticket_id}?" + urlencode(query))
 
@@ -433,6 +399,7 @@ async def export_tickets(request: web.Request) -> web.StreamResponse:
     title = functools.partial(_entry_title, console)
     rows = (csvexport.ticket_row(t, title) for t in queries.export_tickets(console.app.store, t0, t1))
     chunks = csvexport.chunks(csvexport.TICKET_COLUMNS, console.labels["csv_tickets"], rows)
+    audit(request, "export.tickets", None, f"{start}..{end}")
     return await _stream_csv(request, f"phieu-hoi_{start}_{end}.csv", chunks)
 
 
@@ -442,6 +409,7 @@ async def export_messages(request: web.Request) -> web.StreamResponse:
     t0, t1 = queries.day_bounds(start, end)
     rows = (csvexport.message_row(m) for m in queries.export_messages(console.app.store, t0, t1))
     chunks = csvexport.chunks(csvexport.MESSAGE_COLUMNS, console.labels["csv_messages"], rows)
+    audit(request, "export.messages", None, f"{start}..{end}")
     return await _stream_csv(request, f"tin-nhan_{start}_{end}.csv", chunks)
 
 
@@ -492,7 +460,7 @@ async def reload_knowledge(request: web.Request) -> web.StreamResponse:
     restart. On loader errors the bot keeps answering from what it had, and the page lists the errors."""
     console = request.app[CONSOLE_KEY]
     form = await request.post()
-    back = _safe_next(str(form.get("next") or "")).partition("?")[0].partition("#")[0]
+    back = safe_next(str(form.get("next") or "")).partition("?")[0].partition("#")[0]
     before = len(console.app.kb.entries)
     try:
         await console.app.reload_async()
@@ -503,6 +471,7 @@ async def reload_knowledge(request: web.Request) -> web.StreamResponse:
         log.exception("console: reloading the knowledge base failed")
         return await knowledge_page(request, reload_failed=True, reload_errors=[],
                                     back=back if back != "/console/knowledge" else "")
+    audit(request, "knowledge.reload", None, f"{before} → {len(console.app.kb.entries)}")
     ticket = re.fullmatch(r"/console/tickets/\d+", back)
     back = back if ticket else "/console/knowledge"
     anchor = "#kien-thuc" if ticket else ""
@@ -515,9 +484,11 @@ async def add_phrasing(request: web.Request) -> web.StreamResponse:
     ticket_id = _int(form.get("ticket")) or None
     entry_id = str(form.get("entry") or "").strip()
     question = str(form.get("question") or "")
-    staff = " ".join(str(form.get("staff") or "").split())[:MAX_STAFF] or _staff_name(request)
+    staff = _staff_name(request)
     today = queries.today(console.app.store.clock())
     result = await asyncio.to_thread(knowledge.add_phrasing, console.root, entry_id, question, staff, ticket_id, today)
+    if result.ok:
+        audit(request, "knowledge.phrasing", f"entry:{entry_id}", " ".join(question.split())[:300])
     if ticket_id is None:
         if result.ok:
             return redirect("/console/knowledge?" + urlencode({"ok": "phrasing_added"}))
@@ -562,7 +533,7 @@ async def entry_submit(request: web.Request) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     form = await request.post()
     ticket_id = _int(form.get("ticket")) or None
-    staff = " ".join(str(form.get("staff") or "").split())[:MAX_STAFF] or _staff_name(request)
+    staff = _staff_name(request)
     draft = knowledge.Draft(
         id=str(form.get("id") or "").strip(),
         title=" ".join(str(form.get("title") or "").split()),
@@ -579,6 +550,7 @@ async def entry_submit(request: web.Request) -> web.StreamResponse:
     today = queries.today(console.app.store.clock())
     result = await asyncio.to_thread(knowledge.add_entry, console.root, draft, staff, ticket_id, today)
     if result.ok:
+        audit(request, "knowledge.entry", f"entry:{result.entry_id}", draft.title[:300])
         query = {"ok": "entry_added", "id": result.entry_id}
         target = f"/console/tickets/{ticket_id}?" if ticket_id else "/console/knowledge?"
         return redirect(target + urlencode(query))

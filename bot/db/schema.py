@@ -124,6 +124,50 @@ MIGRATIONS: list[str] = [
     create index tickets_created on tickets (created_at);
     create index feedback_created on feedback (created_at);
     """,
+    # Staff accounts (bot/db/staff.py): accounts with roles, server-side sessions, login attempts for
+    # throttling, and the audit log of what staff did.
+    """
+    create table staff (
+        id integer primary key,
+        username text not null unique,
+        display_name text not null,
+        role text not null check (role in ('viewer', 'staff', 'editor', 'admin')),
+        password_hash text not null,
+        active integer not null default 1,
+        created_at real not null,
+        password_changed_at real not null,
+        last_login_at real
+    );
+    create table staff_sessions (
+        id_hash text primary key,
+        staff_id integer not null references staff(id) on delete cascade,
+        created_at real not null,
+        last_seen_at real not null,
+        remote text
+    );
+    create index staff_sessions_staff on staff_sessions (staff_id);
+    create table login_attempts (
+        id integer primary key,
+        username text not null,
+        remote text not null,
+        ok integer not null,
+        at real not null
+    );
+    create index login_attempts_user on login_attempts (username, remote, at);
+    create index login_attempts_remote on login_attempts (remote, at);
+    create index login_attempts_at on login_attempts (at);
+    create table audit_log (
+        id integer primary key,
+        at real not null,
+        actor text not null,
+        action text not null,
+        target text,
+        detail text
+    );
+    create index audit_log_at on audit_log (at);
+    create index audit_log_actor on audit_log (actor, at);
+    create index audit_log_action on audit_log (action, at);
+    """,
 ]
 
 

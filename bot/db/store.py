@@ -18,12 +18,13 @@ from bot.db.effects import Scope, apply
 from bot.db.erasure import Erasure
 from bot.db.retention import Retention
 from bot.db.selfchecks import SelfChecks
+from bot.db.staff import StaffAccounts
 from bot.db.tickets import Tickets
 from bot.effects import Effect, ForgetUser
 from bot.types import Reply
 
 
-class Store(Erasure, Retention, Tickets, SelfChecks, Dialogs, Console):
+class Store(Erasure, Retention, Tickets, SelfChecks, Dialogs, Console, StaffAccounts):
     def complete(
         self,
         message_id: int,
