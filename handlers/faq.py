@@ -12,6 +12,7 @@ from bot.reading import Reading, read_message
 from bot.referral import Referral
 from bot.search import ENTRY, INTENT
 from bot.types import Button, Context, DialogState, Kind, Message, Meta, Outcome, Reply
+from handlers import staff
 from handlers.question import MAX_CHOICES, Part, analyse, decide, visible
 from handlers.render import (
     citations_data,
@@ -273,8 +274,11 @@ def plausible(ctx: Context, text: str) -> bool:
 def not_sure(ctx: Context, text: str, score: float) -> Outcome:
     if not plausible(ctx, text):
         return Outcome([Reply(ctx.t("not_understood"))], meta={"kind": Kind.UNKNOWN, "score": score})
+    reply = Reply(ctx.t("unknown"))
+    if staff.wants_contact_offer(ctx):  # a web member may leave a phone number for staff (with consent)
+        reply.buttons.append([staff.contact_button(ctx)])
     return Outcome(
-        [Reply(ctx.t("unknown"))],
+        [reply],
         meta={"kind": Kind.UNKNOWN, "score": score},
         effects=[OpenTicket("unknown", text)],
     )

@@ -12,13 +12,13 @@ from typing import Any
 from bot.db.console import Console
 from bot.db.dialogs import Dialogs
 from bot.db.effects import Scope, apply
+from bot.db.inbox import Inbox
 from bot.db.selfchecks import SelfChecks
-from bot.db.tickets import Tickets
 from bot.effects import Effect
 from bot.types import Reply
 
 
-class Store(Tickets, SelfChecks, Dialogs, Console):
+class Store(Inbox, SelfChecks, Dialogs, Console):  # Inbox builds on Tickets
     def complete(
         self,
         message_id: int,
