@@ -35,7 +35,7 @@ def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
         # "start", or a question we can no longer find: ask for it.
         return Outcome([Reply(ctx.t("staff_ask"))], state={"flow": FLOW}, meta={"kind": Kind.INTENT, "intent": "staff"})
     text = msg.text.strip()
-    phase = (state or {}).get("phase", "")
+    phase = state.get("phase", "") if state else ""
     if state and phase.startswith(CONTACT_PHASE) and text:
         return take_phone(ctx, state, text)
     if state and text:

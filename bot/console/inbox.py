@@ -331,8 +331,11 @@ async def assign(request: web.Request) -> web.StreamResponse:
     store = console.app.store
     ok = await store.run(store.assign_ticket, ticket_id, who or None)
     _audit(request, "ticket.assign", str(ticket_id), who)
-    return views.redirect(_ticket_url(ticket_id, **({"ok": "assigned" if who else "unassigned"} if ok
-                                                    else {"err": "not_found"})))
+    response = views.redirect(_ticket_url(ticket_id, **({"ok": "assigned" if who else "unassigned"} if ok
+                                                        else {"err": "not_found"})))
+    if form.get("assignee") == "me" and form.get("staff"):
+        views._remember_staff(response, who)
+    return response
 
 
 async def add_note(request: web.Request) -> web.StreamResponse:
