@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.console import knowledge, queries, views
+from bot.console import knowledge, notify, queries, views
 from bot.db.inbox import ACTIVE, NONE, SORTS, VIEWS, InboxFilter
 from bot.search import ENTRY
 from bot.types import Context, Reply
@@ -39,6 +39,8 @@ MERGE_NOTE = "cán bộ"  # the stand-in name until accounts exist
 def setup(webapp: web.Application, console: views.Console) -> None:
     """Add the inbox routes (views.setup calls this once)."""
     console.jinja.filters["age"] = age
+    if notify.enabled(console.app):
+        webapp.cleanup_ctx.append(notify.lifecycle(console.app, console.labels))
     g = views.guarded
     add = webapp.router
     add.add_get("/console", g(tickets_page))

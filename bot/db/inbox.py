@@ -194,6 +194,10 @@ class Inbox(Tickets):
         return self._rows(INBOX_SELECT + " where t.id > ? and t.spam = 0 order by t.id desc limit ?",
                           (last_id, limit))
 
+    def tickets_since(self, last_id: int, limit: int = 50) -> list[Row]:
+        """Tickets opened after `last_id` (not spam), oldest first: what the staff group is told about."""
+        return self._rows(INBOX_SELECT + " where t.id > ? and t.spam = 0 order by t.id limit ?", (last_id, limit))
+
     def latest_ticket_id(self) -> int:
         return int(self._scalar("select coalesce(max(id), 0) from tickets") or 0)
 
