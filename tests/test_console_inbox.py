@@ -451,4 +451,4 @@ async def test_list_turns_into_cards_on_a_phone(app, client):
     assert 'class="list inbox"' in html and 'data-label="Trạng thái"' in html
     css = await (await c.get("/static/console.css")).text()
     section = css[css.index("=== Shared inbox"):]
-    assert "@media (max-width: 600px)" in section and "table.list.inbox thead { display: none; }" in section
+    assert "@media (max-width: 760px)" in section and "table.list.inbox thead { display: none; }" in section

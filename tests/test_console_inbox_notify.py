@@ -44,8 +44,11 @@ async def test_new_ticket_is_announced_to_the_staff_group(app, telegram, fake, a
     assert "<b>mới</b>" in message["text"] and "&lt;b&gt;mới" in message["html"]  # the member's words, escaped
     assert f"https://htx.example.vn/console/tickets/{ticket['id']}" in message["text"]
     assert "cũ" not in message["text"]
-    row = app.store.conn.execute("select * from replies where origin = 'notify'").fetchone()
-    assert (row["channel"], row["user_key"], row["status"]) == ("telegram", str(GROUP), "sent")
+    def notified():
+        return app.store.conn.execute("select * from replies where origin = 'notify'").fetchone()
+
+    await wait_until(lambda: notified()["status"] == "sent", "the outbox to mark it sent")
+    assert (notified()["channel"], notified()["user_key"]) == ("telegram", str(GROUP))
     assert app.store.get_kv(notify.KV) == str(ticket["id"])
 
 
