@@ -452,3 +452,16 @@ async def test_list_turns_into_cards_on_a_phone(app, client):
     css = await (await c.get("/static/console.css")).text()
     section = css[css.index("=== Shared inbox"):]
     assert "@media (max-width: 760px)" in section and "table.list.inbox thead { display: none; }" in section
+
+
+async def test_selfcheck_answer_quotes_no_summary(app, client):
+    """A self-check ticket holds the bot's summary with the contact, not the member's words: not quoted."""
+    c = await client()
+    with app.store.transaction():
+        ticket_id = app.store._open_ticket(None, "zalo", "z5", "selfcheck", "Kết quả: đáp ứng. SĐT 0912345678",
+                                           app.store.clock())
+    await post(c, f"/console/tickets/{ticket_id}/answer", answer="Mời anh lên Liên minh.", staff="A")
+    [reply] = member_replies(app)
+    assert reply["text"] == app.kb.texts["staff_reply_selfcheck"].format(alliance=app.config.alliance.name,
+                                                                         text="Mời anh lên Liên minh.")
+    assert "0912345678" not in reply["text"]

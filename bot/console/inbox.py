@@ -114,11 +114,14 @@ def _filters(request: web.Request) -> tuple[InboxFilter, dict[str, str]]:
     return f, values
 
 
-def member_reply_text(console: views.Console, question: str, text: str) -> str:
+def member_reply_text(console: views.Console, question: str, text: str, reason: str = "") -> str:
     """The member-facing frame around a staff answer: a short quote of their question, then the answer
-    (knowledge/texts.yaml `staff_reply`)."""
+    (knowledge/texts.yaml `staff_reply`). A self-check ticket holds our summary, not their words: it gets
+    `staff_reply_selfcheck`, which quotes nothing."""
     alliance = console.app.config.alliance
-    template = console.app.kb.texts.get("staff_reply", "{text}")
+    texts = console.app.kb.texts
+    key = "staff_reply_selfcheck" if reason == "selfcheck" and "staff_reply_selfcheck" in texts else "staff_reply"
+    template = texts.get(key, "{text}")
     quoted = short_label(" ".join((question or "").split()), QUOTE_CHARS)
     try:
         return template.format(alliance=alliance.name, contact=alliance.contact(), text=text, question=quoted)
@@ -284,13 +287,14 @@ async def _send(request: web.Request, ticket_id: int, text: str, staff: str, wai
     ticket = store.inbox_ticket(ticket_id)
     if ticket is None:
         return views.render(request, "console/error.html", http_status=404, code="not_found")
-    reply = Reply(member_reply_text(console, ticket["text"], text))
+    reply = Reply(member_reply_text(console, ticket["text"], text, ticket["reason"]))
     reply_id = await store.run(store.inbox_answer, ticket_id, text, staff, reply, wait)
     if reply_id:
         _audit(request, "ticket.answer", str(ticket_id))
     response = views.redirect(_ticket_url(ticket_id, **({"ok": "waiting" if wait else "answered"} if reply_id
                                                         else {"err": "not_open"})))
-    views._remember_staff(response, staff)
+    if staff != MERGE_NOTE:
+        views._remember_staff(response, staff)
     return response
 
 
