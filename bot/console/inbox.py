@@ -122,11 +122,16 @@ def member_reply_text(console: views.Console, question: str, text: str, reason: 
     texts = console.app.kb.texts
     key = "staff_reply_selfcheck" if reason == "selfcheck" and "staff_reply_selfcheck" in texts else "staff_reply"
     template = texts.get(key, "{text}")
-    quoted = short_label(" ".join((question or "").split()), QUOTE_CHARS)
     try:
-        return template.format(alliance=alliance.name, contact=alliance.contact(), text=text, question=quoted)
+        return template.format(alliance=alliance.name, contact=alliance.contact(), text=text,
+                               question=quote(question))
     except (KeyError, IndexError, ValueError):  # an edited text with an unknown placeholder: still deliver
         return text
+
+
+def quote(question: str | None) -> str:
+    """The member's question on one line, shortened, without markup of ours (no ** in their words)."""
+    return short_label(" ".join((question or "").replace("*", "").split()), QUOTE_CHARS)
 
 
 def _member_context(console: views.Console, ticket: dict[str, Any]) -> Context:
@@ -274,7 +279,7 @@ def ticket_view(request: web.Request, ticket_id: int, status: int = 200, **extra
         "active": ticket["status"] in ACTIVE,
         "age": now - ticket["created_at"],
         "first_answer": (ticket["first_answered_at"] - ticket["created_at"]) if ticket["first_answered_at"] else None,
-        "quote": short_label(" ".join((ticket["text"] or "").split()), QUOTE_CHARS),
+        "quote": quote(ticket["text"]),
         "max_note": MAX_NOTE,
     }
     context.update(extra)
