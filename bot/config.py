@@ -92,6 +92,13 @@ class WebConfig:
     # No longer used: staff log in with their own accounts (`htx-bot staff add`). Still read so old
     # config files load; start-up warns when it is set.
     console_token: str = ""
+    public_url: str = ""  # https://… where staff reach this server (links in staff notifications)
+
+
+@dataclass
+class ConsoleConfig:
+    # A Telegram group (its chat id, e.g. -1001234567890) told about each new ticket; 0 = off.
+    telegram_notify_chat_id: int = 0
 
 
 @dataclass
@@ -147,6 +154,7 @@ class Config:
     dialog: DialogConfig = field(default_factory=DialogConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     zalo: ZaloConfig = field(default_factory=ZaloConfig)
     source: str = "(embedded default)"

@@ -64,5 +64,16 @@ class SendSelfCheckResult:
     contact_phone: str
 
 
-Effect: TypeAlias = OpenTicket | UpdateProfile | RecordFeedback | ForgetUser | SaveSelfCheckResult | SendSelfCheckResult
+@dataclass(frozen=True)
+class SaveTicketContact:
+    """The member agreed to be called or messaged on Zalo about their question: the number goes on the
+    ticket of `message_id` (else their latest open ticket), with the time of consent."""
+
+    phone: str
+    via: str  # "phone" (a call) or "zalo"
+    message_id: int | None = None
+
+
+Effect: TypeAlias = (OpenTicket | UpdateProfile | RecordFeedback | ForgetUser | SaveSelfCheckResult
+                     | SendSelfCheckResult | SaveTicketContact)
 EFFECT_TYPES: tuple[type, ...] = get_args(Effect)

@@ -13,6 +13,7 @@ from bot.reading import Reading, read_message
 from bot.referral import Referral
 from bot.search import ENTRY, INTENT
 from bot.types import Button, Context, DialogState, Kind, Message, Meta, Outcome, Reply
+from handlers import staff
 from handlers.question import MAX_CHOICES, Part, analyse, decide, visible
 from handlers.render import (
     citations_data,
@@ -291,8 +292,11 @@ def not_sure(ctx: Context, text: str, score: float) -> Outcome:
     if not plausible(ctx, text):
         # Noise ("asdkjh", "hihi", "dạ vâng"): ask for a question; staff never get a ticket.
         return Outcome([Reply(ctx.t("not_understood"))], meta={"kind": Kind.UNKNOWN, "score": score})
+    reply = Reply(ctx.t("unknown"))
+    if staff.wants_contact_offer(ctx):  # a web member may leave a phone number for staff (with consent)
+        reply.buttons.append([staff.contact_button(ctx)])
     return Outcome(
-        [Reply(ctx.t("unknown"))],
+        [reply],
         meta={"kind": Kind.UNKNOWN, "score": score},
         effects=[OpenTicket("unknown", text)],
     )

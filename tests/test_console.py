@@ -169,7 +169,7 @@ async def test_answer_reaches_the_web_chat_through_poll(app, make_client):
     assert t["answered_at"] is not None
     [reply] = staff_replies(app)
     assert (reply["channel"], reply["user_key"], reply["status"]) == ("web", uid, "pending")
-    expected = app.kb.texts["staff_reply"].format(alliance=app.config.alliance.name,
+    expected = app.kb.texts["staff_reply"].format(alliance=app.config.alliance.name, question=GIBBERISH,
                                                   text="Bà con mang **sổ hộ khẩu** đến xã.")
     assert reply["text"] == expected
     assert app.config.alliance.name in expected

@@ -26,11 +26,10 @@ import yaml
 from aiohttp import web
 
 from bot.app import App
-from bot.console import access, auth, csvexport, knowledge, queries
+from bot.console import access, auth, csvexport, inbox, knowledge, queries
 from bot.console.access import COOKIE, COOKIE_PATH, SESSION_KEY, Access, Session, current_staff
 from bot.kb.loader import MIN_QUESTIONS, STAFF_PHRASINGS, KnowledgeError
 from bot.markup import to_html
-from bot.types import Reply
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -80,12 +79,7 @@ def setup(webapp: web.Application, app: App) -> None:
     console.jinja.globals["entry_title"] = functools.partial(_entry_title, console)
     webapp[CONSOLE_KEY] = console
     add = webapp.router
-    add.add_get("/console", guarded(tickets_page, "viewer"))
-    add.add_get("/console/", guarded(tickets_page, "viewer"))
-    add.add_get(r"/console/tickets/{id:\d+}", guarded(ticket_page, "viewer"))
-    add.add_post(r"/console/tickets/{id:\d+}/answer", guarded(answer_ticket, "staff"))
-    add.add_post(r"/console/tickets/{id:\d+}/close", guarded(close_ticket, "staff"))
-    add.add_post(r"/console/tickets/{id:\d+}/reopen", guarded(reopen_ticket, "staff"))
+    inbox.setup(webapp, console)
     add.add_get("/console/messages", guarded(messages_page, "viewer"))
     add.add_get("/console/conversation", guarded(conversation_page, "viewer"))
     add.add_get("/console/summary", guarded(summary_page, "viewer"))
@@ -239,108 +233,6 @@ def _range(request: web.Request, days: int) -> tuple[dt.date, dt.date]:
     end = queries.parse_day(request.query.get("to"), today)
     start = queries.parse_day(request.query.get("from"), end - dt.timedelta(days=days - 1))
     return min(start, end), max(start, end)
-
-
-# --- tickets ----------------------------------------------------------------------------------------
-
-
-async def tickets_page(request: web.Request) -> web.StreamResponse:
-    console = request.app[CONSOLE_KEY]
-    store = console.app.store
-    status = request.query.get("status", "open")
-    if status not in (*queries.STATUSES, "all"):
-        status = "open"
-    reason = request.query.get("reason") or None
-    channel = request.query.get("channel") or None
-    page = max(_int(request.query.get("page"), 1), 1)
-    rows = queries.tickets(store, None if status == "all" else status, reason, channel, PAGE + 1, (page - 1) * PAGE)
-    return render(
-        request, "console/tickets.html",
-        tickets=rows[:PAGE], more=len(rows) > PAGE, page=page, status=status, reason=reason or "",
-        channel=channel or "", counts=queries.ticket_counts(store),
-        reasons=queries.reasons(store, KNOWN_REASONS), channels=queries.channels(store)
-    )
-
-
-async def ticket_page(request: web.Request) -> web.StreamResponse:
-    return _ticket(request, int(request.match_info["id"]))
-
-
-def _ticket(request: web.Request, ticket_id: int, status: int = 200, **extra: Any) -> web.Response:
-    """The ticket with the member's conversation, the answer form and the knowledge forms."""
-    console = request.app[CONSOLE_KEY]
-    store = console.app.store
-    ticket = queries.ticket(store, ticket_id)
-    if ticket is None:
-        return render(request, "console/error.html", http_status=404, code="not_found")
-    kb = console.app.kb
-    matched = kb.entries.get(ticket["m_entry_id"]) if ticket["m_entry_id"] else None
-    default_entry = matched.id if matched and ticket["reason"] != "negative_feedback" else ""
-    context: dict[str, Any] = {
-        "ticket": ticket,
-        "matched": matched,
-        "conversation": queries.conversation(store, ticket["channel"], ticket["user_key"],
-                                             around=ticket["message_id"]),
-        "staff_replies": queries.staff_replies(store, ticket["channel"], ticket["user_key"]),
-        "staff": _staff_name(request),
-        "entries": sorted(kb.entries.values(), key=lambda e: (e.topic, e.id)),
-        "phrasing": {"entry": default_entry, "question": " ".join((ticket["text"] or "").split())[:300]},
-        "notice": request.query.get("ok"),
-        "error": request.query.get("err"),
-        "added_entry": request.query.get("entry") or request.query.get("id") or "",
-        "near": [n for n in (request.query.get("near") or "").split(",") if n],
-        "max_answer": MAX_ANSWER,
-        "draft": "",
-        "live_entries": len(kb.entries),
-        "before": _int(request.query.get("before"), -1),
-    }
-    context.update(extra)
-    return render(request, "console/ticket.html", http_status=status, **context)
-
-
-async def answer_ticket(request: web.Request) -> web.StreamResponse:
-    console = request.app[CONSOLE_KEY]
-    ticket_id = int(request.match_info["id"])
-    form = await request.post()
-    text = knowledge.clean_text(str(form.get("answer") or ""))
-    staff = _staff_name(request)
-    problem = "answer_required" if not text else "answer_too_long" if len(text) > MAX_ANSWER else None
-    if problem:
-        return _ticket(request, ticket_id, status=400, error=problem, draft=text)
-    reply = Reply(staff_reply_text(console, text))
-    reply_id = queries.answer_ticket(console.app.store, ticket_id, text, staff, reply)
-    if reply_id:
-        audit(request, "ticket.answer", f"ticket:{ticket_id}", text[:300])
-    return redirect(f"/console/tickets/{ticket_id}?" + urlencode({"ok" if reply_id else "err":
-                                                                  "answered" if reply_id else "not_open"}))
-
-
-def staff_reply_text(console: Console, text: str) -> str:
-    """The member-facing frame around a staff answer (knowledge/texts.yaml `staff_reply`)."""
-    alliance = console.app.config.alliance
-    template = console.app.kb.texts.get("staff_reply", "{text}")
-    try:
-        return template.format(alliance=alliance.name, contact=alliance.contact(), text=text)
-    except (KeyError, IndexError, ValueError):  # an edited text with an unknown placeholder: still deliver
-        return text
-
-
-async def close_ticket(request: web.Request) -> web.StreamResponse:
-    return await _set_status(request, "closed", ("open",), "closed")
-
-
-async def reopen_ticket(request: web.Request) -> web.StreamResponse:
-    return await _set_status(request, "open", ("answered", "closed"), "reopened")
-
-
-async def _set_status(request: web.Request, status: str, expected: tuple[str, ...], notice: str) -> web.Response:
-    console = request.app[CONSOLE_KEY]
-    ticket_id = int(request.match_info["id"])
-    ok = queries.set_status(console.app.store, ticket_id, status, _staff_name(request), expected)
-    if ok:
-        audit(request, "ticket.close" if status == "closed" else "ticket.reopen", f"ticket:{ticket_id}")
-    query = {"ok": notice} if ok else {"err": "not_closable"}
-    return redirect(f"/console/tickets/{ticket_id}?" + urlencode(query))
 
 
 # --- messages ---------------------------------------------------------------------------------------
@@ -498,7 +390,7 @@ async def add_phrasing(request: web.Request) -> web.StreamResponse:
         if result.near:
             query["near"] = ",".join(sorted({n["entry"] for n in result.near}))
         return redirect(f"/console/tickets/{ticket_id}?" + urlencode(query) + "#kien-thuc")
-    return _ticket(request, ticket_id, status=400, result=result,
+    return inbox.ticket_view(request, ticket_id, status=400, result=result,
                    phrasing={"entry": entry_id, "question": " ".join(question.split())})
 
 

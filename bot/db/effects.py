@@ -16,6 +16,7 @@ from bot.effects import (
     OpenTicket,
     RecordFeedback,
     SaveSelfCheckResult,
+    SaveTicketContact,
     SendSelfCheckResult,
     UpdateProfile,
 )
@@ -53,6 +54,7 @@ def _record_feedback(store: Store, effect: RecordFeedback, s: Scope) -> None:
 
 def _forget_user(store: Store, effect: ForgetUser, s: Scope) -> None:
     """Erase what this user sent and was sent; keep anonymous counts only (bot/db/erasure.py)."""
+    store._forget_ticket_notes(s.channel, s.user_key)  # staff notes hang on the tickets erased next
     store._erase_user(s.channel, s.user_key, keep_id=s.message_id)
 
 
@@ -66,6 +68,10 @@ def _send_selfcheck(store: Store, effect: SendSelfCheckResult, s: Scope) -> None
                           effect.result, effect.contact_name, effect.contact_phone, s.now)
 
 
+def _save_ticket_contact(store: Store, effect: SaveTicketContact, s: Scope) -> None:
+    store._save_ticket_contact(s.channel, s.user_key, effect.message_id, effect.phone, effect.via, s.now)
+
+
 APPLIERS: dict[type, Applier] = {
     OpenTicket: _open_ticket,
     UpdateProfile: _update_profile,
@@ -73,6 +79,7 @@ APPLIERS: dict[type, Applier] = {
     ForgetUser: _forget_user,
     SaveSelfCheckResult: _save_selfcheck,
     SendSelfCheckResult: _send_selfcheck,
+    SaveTicketContact: _save_ticket_contact,
 }
 
 

@@ -168,6 +168,35 @@ MIGRATIONS: list[str] = [
     create index audit_log_actor on audit_log (actor, at);
     create index audit_log_action on audit_log (action, at);
     """,
+    # Shared inbox (bot/db/inbox.py): statuses beyond open/answered/closed, assignment, time to first
+    # answer, the member's "wrote again" mark, spam, a contact left with consent, internal notes, saved replies.
+    """
+    alter table tickets add column assignee text;
+    alter table tickets add column first_answered_at real;
+    alter table tickets add column member_replied_at real;
+    alter table tickets add column spam integer not null default 0;
+    alter table tickets add column contact_phone text;
+    alter table tickets add column contact_via text;
+    alter table tickets add column contact_consent_at real;
+    update tickets set first_answered_at = answered_at where status = 'answered' and answered_at is not null;
+    create index tickets_assignee on tickets (assignee, status);
+    create index tickets_user on tickets (channel, user_key);
+    create table ticket_notes (
+        id integer primary key,
+        ticket_id integer not null references tickets(id),
+        author text not null,
+        text text not null,
+        created_at real not null
+    );
+    create index ticket_notes_ticket on ticket_notes (ticket_id);
+    create table saved_replies (
+        id integer primary key,
+        title text not null,
+        text text not null,
+        author text,
+        updated_at real not null
+    );
+    """,
 ]
 
 

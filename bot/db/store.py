@@ -16,15 +16,15 @@ from bot.db.console import Console
 from bot.db.dialogs import Dialogs
 from bot.db.effects import Scope, apply
 from bot.db.erasure import Erasure
+from bot.db.inbox import Inbox
 from bot.db.retention import Retention
 from bot.db.selfchecks import SelfChecks
 from bot.db.staff import StaffAccounts
-from bot.db.tickets import Tickets
 from bot.effects import Effect, ForgetUser
 from bot.types import Reply
 
 
-class Store(Erasure, Retention, Tickets, SelfChecks, Dialogs, Console, StaffAccounts):
+class Store(Erasure, Retention, Inbox, SelfChecks, Dialogs, Console, StaffAccounts):  # Inbox builds on Tickets
     def complete(
         self,
         message_id: int,
