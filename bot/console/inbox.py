@@ -167,7 +167,7 @@ async def tickets_page(request: web.Request) -> web.StreamResponse:
         tickets=rows[:PAGE], more=len(rows) > PAGE, page=page, f=values, q=functools.partial(_list_url, link), now=now,
         counts=store.inbox_counts(f), mine=store.assignee_counts(f.view, _staff_name(request)),
         views=VIEWS, reasons=queries.reasons(store, views.KNOWN_REASONS), channels=queries.channels(store),
-        provinces=store.ticket_provinces(), assignees=store.assignees(), me=_staff_name(request),
+        provinces=store.ticket_provinces(), assignees=store.assignees(), my_name=_staff_name(request),
         latest=store.latest_ticket_id(), poll_seconds=POLL_SECONDS, notice=request.query.get("ok"),
         error=request.query.get("err"), changed=views._int(request.query.get("n"), -1),
     )
@@ -260,7 +260,7 @@ def ticket_view(request: web.Request, ticket_id: int, status: int = 200, **extra
                                              around=ticket["message_id"]),
         "staff_replies": queries.staff_replies(store, ticket["channel"], ticket["user_key"]),
         "staff": views._staff_name(request),
-        "me": _staff_name(request),
+        "my_name": _staff_name(request),
         "entries": sorted(kb.entries.values(), key=lambda e: (e.topic, e.id)),
         "phrasing": {"entry": default_entry, "question": " ".join((ticket["text"] or "").split())[:300]},
         "notice": request.query.get("ok"),
