@@ -24,7 +24,7 @@ import yaml
 from aiohttp import web
 
 from bot.app import App
-from bot.console import access, csvexport, knowledge, queries
+from bot.console import access, csvexport, knowledge, queries, reports, review
 from bot.console.access import COOKIE, COOKIE_PATH, SESSION_SECONDS, Access, Session
 from bot.kb.loader import MIN_QUESTIONS, STAFF_PHRASINGS, KnowledgeError
 from bot.markup import to_html
@@ -85,7 +85,6 @@ def setup(webapp: web.Application, app: App) -> None:
     add.add_post(r"/console/tickets/{id:\d+}/reopen", guarded(reopen_ticket))
     add.add_get("/console/messages", guarded(messages_page))
     add.add_get("/console/conversation", guarded(conversation_page))
-    add.add_get("/console/summary", guarded(summary_page))
     add.add_get("/console/export/tickets.csv", guarded(export_tickets))
     add.add_get("/console/export/messages.csv", guarded(export_messages))
     add.add_get("/console/knowledge", guarded(knowledge_page))
@@ -96,6 +95,8 @@ def setup(webapp: web.Application, app: App) -> None:
     add.add_get("/console/login", guarded(login_page, public=True))
     add.add_post("/console/login", guarded(login_submit, public=True))
     add.add_post("/console/logout", guarded(logout, public=True))
+    review.setup(webapp, console)
+    reports.setup(webapp, console)
 
 
 def environment(labels: dict[str, Any]) -> jinja2.Environment:
@@ -113,7 +114,7 @@ def environment(labels: dict[str, Any]) -> jinja2.Environment:
 # --- access -----------------------------------------------------------------------------------------
 
 
-def guarded(handler: Handler, public: bool = False) -> Handler:
+def guarded(handler: Handler, role: str = "staff", public: bool = False) -> Handler:
     """Policy → session → login → CSRF → handler, with the console's headers on every answer."""
 
     @functools.wraps(handler)
@@ -414,15 +415,6 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
 
 
 # --- reports ----------------------------------------------------------------------------------------
-
-
-async def summary_page(request: web.Request) -> web.StreamResponse:
-    console = request.app[CONSOLE_KEY]
-    start, end = _range(request, 30)
-    data = queries.summary(console.app.store, start, end)
-    peak = max([d["messages"] for d in data["days"]] + [1])
-    open_now = queries.ticket_counts(console.app.store)["open"]
-    return render(request, "console/summary.html", s=data, peak=peak, open_now=open_now)
 
 
 async def export_tickets(request: web.Request) -> web.StreamResponse:

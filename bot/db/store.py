@@ -12,13 +12,15 @@ from typing import Any
 from bot.db.console import Console
 from bot.db.dialogs import Dialogs
 from bot.db.effects import Scope, apply
+from bot.db.reports import Reports
+from bot.db.review import Review
 from bot.db.selfchecks import SelfChecks
 from bot.db.tickets import Tickets
 from bot.effects import Effect
 from bot.types import Reply
 
 
-class Store(Tickets, SelfChecks, Dialogs, Console):
+class Store(Tickets, SelfChecks, Dialogs, Console, Review, Reports):
     def complete(
         self,
         message_id: int,
