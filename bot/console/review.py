@@ -144,8 +144,8 @@ async def from_question(request: web.Request) -> web.StreamResponse:
     q = " ".join((request.query.get("q") or "").split())[:100]
     entries = sorted(kb.entries.values(), key=lambda e: (e.topic, e.id))
     if q:
-        needle = fold(q)
-        entries = [e for e in entries if needle in fold(f"{e.id} {e.title} {e.topic}")]
+        words = fold(q).split()
+        entries = [e for e in entries if all(w in fold(f"{e.id} {e.title} {e.topic}") for w in words)]
     return _render(request, "console/review_from.html", message=message, question=question, guesses=guesses,
                    entries=entries[:LIST_LIMIT], more=len(entries) > LIST_LIMIT, q=q,
                    error=request.query.get("err"))
