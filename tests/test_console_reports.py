@@ -10,13 +10,26 @@ import json
 
 import openpyxl
 import pytest
-from test_console import make_client  # noqa: F401 (fixture)
+import yaml
 
+from bot.app import make_webapp
 from bot.console import reports
 from bot.console.queries import VN
-from bot.console.views import CONSOLE_KEY
+from bot.console.views import CONSOLE_KEY, LABELS
 
 FORMULA = '=HYPERLINK("http://x") gia phan bon'
+
+
+@pytest.fixture
+def make_client(app, kdir, aiohttp_client):
+    """The console on the fixture knowledge base (as tests/test_console.py builds it)."""
+    async def make(token: str = ""):
+        app.config.web.console_token = token
+        app.config.web.host = "127.0.0.1"
+        app.config.knowledge.path = str(kdir)
+        return await aiohttp_client(make_webapp(app, []))
+
+    return make
 
 
 def at(y: int, mo: int, d: int, h: int = 9, mi: int = 0) -> float:
@@ -84,9 +97,6 @@ def rows(table: reports.Table, *columns: str) -> list[tuple]:
 
 def test_figures_for_the_first_half_of_2026(seeded, kb):
     app = seeded
-    from bot.console.views import LABELS
-
-    import yaml
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
     r = reports.build(app.store, kb, labels, dt.date(2026, 1, 1), dt.date(2026, 6, 30))
     t = r.totals

@@ -6,15 +6,29 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
-from test_console import GIBBERISH, ask, csrf_of, make_client  # noqa: F401 (fixture)
+from test_console import GIBBERISH, ask, csrf_of
 
+from bot.app import make_webapp
 from bot.console import review
 from bot.console.knowledge import ENTRIES_FILE, STAFF_PHRASINGS
 from bot.types import Incoming
 
 NEW_QUESTION = "htx nuôi ong mật có được miễn thuế xyzzy không"
 SHORT = "Có. HTX nuôi ong được miễn thuế thu nhập với phần thu từ sản phẩm thành viên tự làm ra (Luật HTX 2023)."
+
+
+@pytest.fixture
+def make_client(app, kdir, aiohttp_client):
+    """The console on the fixture knowledge base (as tests/test_console.py builds it)."""
+    async def make(token: str = ""):
+        app.config.web.console_token = token
+        app.config.web.host = "127.0.0.1"
+        app.config.knowledge.path = str(kdir)
+        return await aiohttp_client(make_webapp(app, []))
+
+    return make
 
 
 def overlay(app) -> Path:
