@@ -110,6 +110,10 @@ def test_figures_for_the_first_half_of_2026(seeded, kb):
         ("Chưa rõ tỉnh", 2), ("Kon Tum", 2), ("Thái Bình", 2)]
     assert rows(r.tables["groups"], "group", "questions", "answered") == [
         ("Chưa khớp mục nào", 4, 0), ("Thành viên HTX", 2, 2)]
+    assert (t["messages"], t["users"]) == (7, 3)  # button presses count as messages, not questions
+    assert rows(r.tables["entries"], "entry", "questions", "answered", "to_staff") == [
+        ("Điều kiện để trở thành thành viên HTX (tv-dieu-kien)", 1, 1, 0),
+        ("Mỗi thành viên được góp vốn tối đa bao nhiêu (tv-von-gop-toi-da)", 1, 1, 1)]
     assert r.delays == {"answered": 2.0, "median": 600.0, "p90": 3600.0}
     assert reports.duration(r.delays["median"]) == "10 phút" and reports.duration(r.delays["p90"]) == "1 giờ"
     assert [(x["count"], len(x["examples"])) for x in r.themes] == [(2, 2), (1, 1)]
@@ -167,7 +171,8 @@ async def test_xlsx_sheets_and_vietnamese_headers(seeded, make_client):
     book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
     labels = client.server.app[CONSOLE_KEY].labels
     assert book.sheetnames == [labels["report_sheets"][k] for k in (
-        "summary", "months", "channels", "provinces", "groups", "themes", "feedback", "unmet", "cooperatives")]
+        "summary", "months", "channels", "provinces", "groups", "entries", "themes", "feedback", "unmet",
+        "cooperatives")]
     months = book[labels["report_sheets"]["months"]]
     assert [c.value for c in months[1]][:5] == ["Tháng", "Số câu hỏi", "Bot trả lời", "Bot chưa chắc", "Chuyển cán bộ"]
     assert [c.value for c in months[2]][:5] == ["01/2026", 2, 2, 0, 1]

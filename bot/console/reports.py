@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 THEME_SIMILARITY = 80  # rapidfuzz token_set_ratio at which two unanswered questions are one theme
 THEMES = 15
+TOP_ENTRIES = 15
 EXAMPLES = 3
 NO_NAME = "no_name"
 
@@ -103,6 +104,8 @@ def build(store: Store, kb: KnowledgeBase, labels: dict[str, Any], start: dt.dat
     totals: dict[str, Any] = {k: int(total.get(k) or 0) for k in ("questions", "answered", "unsure", "to_staff")}
     for k in ("answered", "unsure", "to_staff"):
         totals[k + "_rate"] = totals[k] / totals["questions"] if totals["questions"] else None
+    activity = q["activity"][0] if q["activity"] else {}
+    totals["messages"], totals["users"] = int(activity.get("messages") or 0), int(activity.get("users") or 0)
     tables: dict[str, Table] = {}
     outcome = ("questions", "answered", "unsure", "to_staff", "answered_rate", "unsure_rate", "to_staff_rate")
 
@@ -132,6 +135,10 @@ def build(store: Store, kb: KnowledgeBase, labels: dict[str, Any], start: dt.dat
             g[k] += int(r[k] or 0)
     tables["groups"] = Table("groups", ("group", *outcome), [
         with_rates(g, group=g["group"]) for g in sorted(groups.values(), key=lambda g: (-g["questions"], g["group"]))])
+
+    asked = [r for r in q["entries"] if r["entry_id"]][:TOP_ENTRIES]
+    tables["entries"] = Table("entries", ("entry", *outcome), [
+        with_rates(r, entry=_entry_name(kb, r["entry_id"])) for r in asked])
 
     waits = store.report_staff_delays(t0, t1)
     delays = {"answered": float(len(waits)), "median": percentile(waits, 50), "p90": percentile(waits, 90)}
@@ -372,6 +379,7 @@ def summary_rows(report: Report, labels: dict[str, Any]) -> list[tuple[str, str]
     words, t = labels["report"], report.totals
     return [
         (words["period"], f"{report.start.strftime('%d/%m/%Y')} – {report.end.strftime('%d/%m/%Y')}"),
+        (words["messages"], str(t["messages"])), (words["users"], str(t["users"])),
         (words["questions"], str(t["questions"])),
         (words["answered_rate"], cell_text(t["answered_rate"])),
         (words["unsure_rate"], cell_text(t["unsure_rate"])),

@@ -27,6 +27,9 @@ class Reports(Connection):
         span = (t0, t1)
         with self.lock:
             return {
+                "activity": self._rows(
+                    """select count(*) as messages, count(distinct m.channel || ':' || m.user_key) as users
+                       from messages m where m.received_at >= ? and m.received_at < ?""", span),
                 "total": self._rows(f"select {outcome} from messages m where {rng}", span),
                 "months": self._rows(f"select {month} as month, {outcome} from messages m where {rng} "
                                      "group by 1 order by 1", span),
@@ -37,7 +40,7 @@ class Reports(Connection):
                         on u.channel = m.channel and u.user_key = m.user_key where {rng}
                         group by 1 order by questions desc, 1""", span),
                 "entries": self._rows(f"select m.entry_id, {outcome} from messages m where {rng} "
-                                      "group by 1 order by questions desc", span),
+                                      "group by 1 order by questions desc, 1", span),
             }
 
     def report_staff_delays(self, t0: float, t1: float) -> list[float]:
