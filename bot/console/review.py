@@ -353,12 +353,17 @@ async def publish(request: web.Request) -> web.StreamResponse:
     draft = store.draft(int(request.match_info["id"]))
     if draft is None:
         return _render(request, "console/error.html", status=404, code="not_found")
-    if draft["status"] not in ("draft", "proposed"):
+    # Claim the draft first, so two editors pressing at once publish it once.
+    if not store.set_draft_status(draft["id"], "published", staff.display_name, ("draft", "proposed")):
         return _redirect(f"/console/review/drafts/{draft['id']}?err=status")
-    trial = await asyncio.to_thread(knowledge.publish_draft, console.root, draft["kind"], draft["data"])
+    try:
+        trial = await asyncio.to_thread(knowledge.publish_draft, console.root, draft["kind"], draft["data"])
+    except BaseException:
+        store.reopen_draft(draft["id"], draft["status"])
+        raise
     if not trial.ok:
-        return await _draft(request, draft, status=400, publish_failed=True)
-    store.set_draft_status(draft["id"], "published", staff.display_name, ("draft", "proposed"))
+        store.reopen_draft(draft["id"], draft["status"])
+        return await _draft(request, store.draft(draft["id"]) or draft, status=400, publish_failed=True)
     store.record_change(draft["id"], trial.path, trial.before, trial.after, staff.display_name)
     _audit(console, staff, "knowledge.publish", f"draft:{draft['id']}", trial.path)
     notice = "published" if await _reload(console) else "published_not_loaded"

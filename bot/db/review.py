@@ -57,6 +57,11 @@ class Review(Connection):
         )
         return cur.rowcount == 1
 
+    def reopen_draft(self, draft_id: int, status: str) -> None:
+        """Undo a claim to publish that could not be written (the loader refused it): back to `status`."""
+        self._execute("""update kb_drafts set status = ?, decided_by = null, decided_at = null, updated_at = ?
+                         where id = ? and status = 'published'""", (status, self.clock(), draft_id))
+
     def record_change(self, draft_id: int, path: str, before: str | None, after: str, by: str) -> int:
         return self._insert("kb_changes", {
             "draft_id": draft_id, "path": path, "before": before, "after": after, "published_by": by,
