@@ -70,6 +70,8 @@ class DialogState(TypedDict, total=False):
     ref: int
     name: str
     phone: str
+    cooperative: str
+    commune: str
 
 
 

@@ -92,6 +92,7 @@ class Check:
     notes: dict[str, Note] = field(default_factory=dict)
     dossier: dict[str, Any] | None = None
     offer_send: bool = True
+    ask_cooperative: bool = False  # ask the cooperative's name and commune before the result
     commands: dict[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
     fillers: frozenset[str] = frozenset()
     yes_no: tuple[Option, ...] = ()  # the shared yes/no answers, reused for the consent questions
@@ -215,6 +216,7 @@ def build(name: str, data: SelfCheckFile, common: CommonFile) -> Check:
         notes={k: Note(v.doc, v.text) for k, v in data.notes.items()},
         dossier=data.dossier.model_dump(exclude_none=True) if data.dossier else None,
         offer_send=data.offer_send,
+        ask_cooperative=data.ask_cooperative,
         commands={k: tuple(tuple(tokens(w)) for w in words) for k, words in common.commands.items()},
         fillers=frozenset(t for w in common.fillers for t in tokens(w)),
         yes_no=tuple(_option(o) for o in common.option_sets.get("yesno", ())),

@@ -17,6 +17,8 @@ from bot.app import App
 from bot.types import Incoming, Reply
 from handlers.selfcheck_model import Check, load
 
+SKIP_COOPERATIVE = "Bỏ qua, xem kết quả"  # texts.yaml sc_coop_skip
+
 
 class Chat:
     """One user talking to the engine; keeps the last turn so buttons can be pressed from it."""
@@ -76,7 +78,9 @@ class Chat:
 
     def walk(self, check: Check, answers: dict[str, str], stop_at: str | None = None) -> list[Reply]:
         """Answer each question the bot asks from `answers` (step id → answer id) until the result."""
-        for _ in range(len(check.steps) + 1):
+        for _ in range(len(check.steps) + 2):
+            if f"{check.name}:noname" in self.payloads():  # the optional cooperative question: skipped
+                self.press(f"{check.name}:noname")
             sid = self.current_step(check)
             if sid is None or sid == stop_at:
                 return self.turn
@@ -117,6 +121,8 @@ def script(check: Check, answers: dict[str, str], then: list[Step] | None = None
         if group is not None:
             steps.append(Step(press=group.label))
         steps.append(Step(press=option.label))
+    if check.ask_cooperative:  # the optional cooperative question: skipped
+        steps.append(Step(press=SKIP_COOPERATIVE))
     return steps + (then or [])
 
 

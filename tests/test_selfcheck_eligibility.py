@@ -276,7 +276,9 @@ def test_back_skip_restart_cancel_at_every_step(app, check, index):
     assert skip.state()["answers"][sid] == SKIPPED
     if index + 1 < len(STEP_IDS):
         assert skip.state()["step"] == STEP_IDS[index + 1]
-    else:  # skipping the last question gives the result
+    else:  # skipping the last question asks the cooperative's name (optional), then gives the result
+        assert skip.state()["phase"] == "coop"
+        skip.press(f"{NAME}:noname")
         assert skip.state()["phase"] == "send"
 
     restart = at_step("restart")

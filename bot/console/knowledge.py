@@ -437,3 +437,126 @@ def _write_atomic(path: Path, text: str) -> None:
             os.unlink(tmp)
         raise
 
+
+
+# --- reviewed changes: drafts tried on a copy of the overlay, published with the file as it was -------
+
+ENTRY_FIELDS = ("short", "detail", "history", "unsure")  # format v2 member-visible texts, in file order
+
+
+@dataclass
+class Trial:
+    """A draft applied to a temporary copy of the overlay: the file it changes, its text before and after,
+    the knowledge base loaded from base + copy, and the loader errors the change would add."""
+
+    path: str
+    before: str | None
+    after: str
+    kb: KnowledgeBase | None
+    problems: list[Problem]
+    took_effect: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.kb is not None and self.took_effect
+
+
+def entry_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A draft entry (form fields) as it is written in an entries file, keys in the documented order."""
+    out: dict[str, Any] = {"id": data.get("id", ""), "title": data.get("title", ""),
+                           "questions": list(data.get("questions") or [])}
+    if data.get("keywords"):
+        out["keywords"] = _Flow(data["keywords"])
+    for name in ENTRY_FIELDS:
+        text = str(data.get(name) or "").strip()
+        if text:
+            out[name] = text + "\n" if name != "unsure" else " ".join(text.split())
+    out["citations"] = [_FlowMap({k: v for k, v in c.items() if k in ("doc", "article", "clause") and v is not None})
+                        for c in data.get("citations") or []]
+    if data.get("related"):
+        out["related"] = _Flow(data["related"])
+    if data.get("province"):
+        out["province"] = data["province"]
+    return out
+
+
+def changed_text(layers: Layers, kind: str, data: dict[str, Any]) -> tuple[str, str | None, str]:
+    """(overlay file, its text now or None, its text with the draft added) — the file is re-dumped whole."""
+    rel = STAFF_PHRASINGS if kind == "phrasing" else ENTRIES_FILE
+    path = layers.overlay / rel
+    old = path.read_text(encoding="utf-8") if path.exists() else None
+    parsed = _safe_load(old or "")
+    if kind == "phrasing":
+        record = {"entry": data["entry"], "question": _one_line(data["question"])}
+        items = parsed if isinstance(parsed, list) else []
+        return rel, old, PHRASINGS_HEADER + _dump([*items, record])
+    doc = parsed if isinstance(parsed, dict) else {"topic": ENTRIES_TOPIC}
+    doc.setdefault("topic", ENTRIES_TOPIC)
+    doc["entries"] = [*(doc.get("entries") or []), entry_v2(data)]
+    return rel, old, ENTRIES_HEADER.split("topic:")[0] + _dump(doc)
+
+
+def try_draft(root: Layers | Path, kind: str, data: dict[str, Any]) -> Trial:
+    """Load base + (overlay with the draft) in a temporary folder; the live overlay is not touched."""
+    layers = Layers.of(root)
+    _, base_report = load_checked(layers)
+    base_errors = _error_keys(base_report.errors, layers.overlay)
+    rel, before, after = changed_text(layers, kind, data)
+    with tempfile.TemporaryDirectory(prefix="htx-kb-") as tmp:
+        copy = Path(tmp) / "overlay"
+        if layers.overlay.is_dir():
+            shutil.copytree(layers.overlay, copy, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+        target = copy / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(after, encoding="utf-8")
+        kb, report = load_with_report(layers.base, copy)
+        added = [Problem(p.file.replace(str(copy), "overlay"), p.entry, p.field,
+                         p.message.replace(str(copy), "overlay"), p.severity)
+                 for p in report.errors if _key(p, copy) not in base_errors]
+    return Trial(rel, before, after, kb, added, kb is not None and _took_effect(kb, kind, data))
+
+
+def publish_draft(root: Layers | Path, kind: str, data: dict[str, Any]) -> Trial:
+    """Try the draft on the overlay as it is now and, when it adds no error, write it (one writer at a time)."""
+    layers = Layers.of(root)
+    with _LOCK:
+        trial = try_draft(layers, kind, data)
+        if trial.ok:
+            _write_atomic(layers.overlay / trial.path, trial.after)
+        return trial
+
+
+def restore(root: Layers | Path, rel_path: str, before: str | None, after: str) -> bool:
+    """Put an overlay file back as it was before a change — only while it still holds that change's text
+    (a later change to the same file must be rolled back first, or it would be lost)."""
+    layers = Layers.of(root)
+    path = layers.overlay / rel_path
+    with _LOCK:
+        now = path.read_text(encoding="utf-8") if path.exists() else None
+        if now != after:
+            return False
+        if before is None:
+            path.unlink()
+        else:
+            _write_atomic(path, before)
+        return True
+
+
+def export_yaml(phrasings: list[dict[str, Any]], entries: list[dict[str, Any]], day: dt.date) -> str:
+    """Published changes in the knowledge/ file format, to commit upstream: new entries as an entries
+    file, extra phrasings as a staff-phrasings list (each document says where it goes)."""
+    head = f"# Published from the staff console, exported {day.isoformat()}.\n"
+    parts = [head + f"# → knowledge/{ENTRIES_FILE}\ntopic: {ENTRIES_TOPIC}\n"
+             + (_dump({"entries": [entry_v2(e) for e in entries]}) if entries else "entries: []\n")]
+    records = [{"entry": p["entry"], "question": _one_line(p["question"])} for p in phrasings]
+    parts.append(f"# → extra phrasings (add each to its entry's questions, or keep as {STAFF_PHRASINGS})\n"
+                 + (_dump(records) if records else "[]\n"))
+    return "---\n".join(parts)
+
+
+def _took_effect(kb: KnowledgeBase, kind: str, data: dict[str, Any]) -> bool:
+    if kind == "phrasing":
+        entry = kb.entries.get(str(data.get("entry")))
+        return entry is not None and nfc(_one_line(data.get("question", ""))) in entry.questions
+    found = kb.entries.get(str(data.get("id")))
+    return found is not None and found.file.endswith(ENTRIES_FILE)

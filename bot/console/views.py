@@ -26,7 +26,7 @@ import yaml
 from aiohttp import web
 
 from bot.app import App
-from bot.console import access, auth, csvexport, inbox, knowledge, queries
+from bot.console import access, auth, csvexport, inbox, knowledge, queries, reports, review
 from bot.console.access import COOKIE, COOKIE_PATH, SESSION_KEY, Access, Session, current_staff
 from bot.kb.loader import MIN_QUESTIONS, STAFF_PHRASINGS, KnowledgeError
 from bot.markup import to_html
@@ -82,7 +82,6 @@ def setup(webapp: web.Application, app: App) -> None:
     inbox.setup(webapp, console)
     add.add_get("/console/messages", guarded(messages_page, "viewer"))
     add.add_get("/console/conversation", guarded(conversation_page, "viewer"))
-    add.add_get("/console/summary", guarded(summary_page, "viewer"))
     add.add_get("/console/export/tickets.csv", guarded(export_tickets, "viewer"))
     add.add_get("/console/export/messages.csv", guarded(export_messages, "viewer"))
     add.add_get("/console/knowledge", guarded(knowledge_page, "viewer"))
@@ -91,6 +90,8 @@ def setup(webapp: web.Application, app: App) -> None:
     add.add_post("/console/knowledge/new", guarded(entry_submit, "staff"))
     add.add_post("/console/knowledge/reload", guarded(reload_knowledge, "editor"))
     accounts.setup(webapp, console)
+    review.setup(webapp, console)
+    reports.setup(webapp, console)
 
 
 def environment(labels: dict[str, Any]) -> jinja2.Environment:
@@ -273,15 +274,6 @@ async def conversation_page(request: web.Request) -> web.StreamResponse:
 
 
 # --- reports ----------------------------------------------------------------------------------------
-
-
-async def summary_page(request: web.Request) -> web.StreamResponse:
-    console = request.app[CONSOLE_KEY]
-    start, end = _range(request, 30)
-    data = queries.summary(console.app.store, start, end)
-    peak = max([d["messages"] for d in data["days"]] + [1])
-    open_now = queries.ticket_counts(console.app.store)["open"]
-    return render(request, "console/summary.html", s=data, peak=peak, open_now=open_now)
 
 
 async def export_tickets(request: web.Request) -> web.StreamResponse:

@@ -197,6 +197,42 @@ MIGRATIONS: list[str] = [
         updated_at real not null
     );
     """,
+    # Knowledge review (bot/db/review.py): drafts staff write from the console, and each published change
+    # with the overlay file as it was before, so it can be rolled back.
+    """
+    create table kb_drafts (
+        id integer primary key,
+        kind text not null,
+        entry_id text,
+        data text not null,
+        status text not null default 'draft',
+        message_id integer,
+        created_by text,
+        created_at real not null,
+        updated_at real not null,
+        proposed_by text,
+        proposed_at real,
+        decided_by text,
+        decided_at real,
+        note text,
+        check (kind in ('phrasing', 'entry')),
+        check (status in ('draft', 'proposed', 'published', 'rejected', 'rolled_back'))
+    );
+    create index kb_drafts_status on kb_drafts (status, id);
+    create table kb_changes (
+        id integer primary key,
+        draft_id integer not null references kb_drafts(id),
+        path text not null,
+        before text,
+        after text not null,
+        published_by text not null,
+        published_at real not null,
+        rolled_back_by text,
+        rolled_back_at real
+    );
+    create index kb_changes_draft on kb_changes (draft_id);
+    create index selfcheck_results_created on selfcheck_results (created_at);
+    """,
 ]
 
 

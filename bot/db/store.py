@@ -17,14 +17,16 @@ from bot.db.dialogs import Dialogs
 from bot.db.effects import Scope, apply
 from bot.db.erasure import Erasure
 from bot.db.inbox import Inbox
+from bot.db.reports import Reports
 from bot.db.retention import Retention
+from bot.db.review import Review
 from bot.db.selfchecks import SelfChecks
 from bot.db.staff import StaffAccounts
 from bot.effects import Effect, ForgetUser
 from bot.types import Reply
 
 
-class Store(Erasure, Retention, Inbox, SelfChecks, Dialogs, Console, StaffAccounts):  # Inbox builds on Tickets
+class Store(Erasure, Retention, Inbox, SelfChecks, Dialogs, Console, StaffAccounts, Review, Reports):  # Inbox: Tickets+
     def complete(
         self,
         message_id: int,

@@ -413,6 +413,9 @@ class SelfCheckFile(Model):
     dossier: DossierModel | None = None
     result: ResultModel
     offer_send: StrictBool = True
+    # After the last question, ask the cooperative's name and commune (optional, kept with the result for
+    # the staff report; texts sc_coop_ask / sc_coop_skip).
+    ask_cooperative: StrictBool = False
 
 
 class CommonFile(Model):

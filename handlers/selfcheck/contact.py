@@ -58,6 +58,7 @@ def send(view: View, state: CheckState, message_id: int) -> Outcome:
     status = check.programme_status(view.ctx.now)
     if status:
         result["programme_status"] = status
+    result.update(state.cooperative_record())
     name, phone = state.name or "", state.phone or ""
     effects: list[Effect] = [
         SendSelfCheckResult(

@@ -8,10 +8,11 @@ Button payloads are "<name>:<action>[:...]", short ASCII for Telegram's 64-byte 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from bot.effects import Effect, SaveSelfCheckResult
-from bot.textnorm import tokens
+from bot.textnorm import nfc, tokens
 from bot.types import Kind, Message, Meta, Outcome, Reply
 from handlers import faq
 from handlers.selfcheck import contact, understand
@@ -32,6 +33,10 @@ from handlers.selfcheck.state import CheckState, Phase
 from handlers.selfcheck.understand import Consent, Nav, OpenGroup, Pick
 from handlers.selfcheck_model import SKIPPED, Step
 
+# Where the commune starts in "HTX Tân Lập, xã Tân Lập" (with or without tones).
+COMMUNE = re.compile(r"(?:^|(?<=[\s,;]))(?:xã|xa|phường|phuong|thị trấn|thi tran|đặc khu|dac khu)\s+\S",
+                     re.IGNORECASE)
+MAX_COOPERATIVE = 120
 QUESTION_TOKENS = 3  # after the result, a text this long that is not yes/no is taken as a new question
 
 # (view, state, the rest of the payload or the typed text, the stored message id) → the turn's outcome
@@ -119,6 +124,8 @@ def answer(view: View, state: CheckState, option_id: str, message_id: int) -> Ou
 def advance(view: View, state: CheckState, message_id: int) -> Outcome:
     state = state.but(trail=(*state.trail, state.step), group=None)
     nxt = view.check.next_step(state.step, dict(state.answers))
+    if nxt is None and view.check.ask_cooperative:
+        return prompt(view, state.but(phase=Phase.COOP))
     if nxt is None:
         return finish(view, state, message_id)
     return prompt(view, state.but(step=nxt.id))
@@ -174,6 +181,7 @@ def finish(view: View, state: CheckState, message_id: int) -> Outcome:
     status = check.programme_status(view.ctx.now)
     if status:
         result["programme_status"] = status
+    result.update(state.cooperative_record())
     replies = result_replies(view, state, result, status)
     effects: list[Effect] = [SaveSelfCheckResult(
         check=view.name,
@@ -187,6 +195,40 @@ def finish(view: View, state: CheckState, message_id: int) -> Outcome:
     state = state.but(phase=Phase.SEND, ref=message_id, group=None)
     replies.append(consent(view, state))
     return Outcome(replies, state=state.to_json(), meta=meta, effects=effects)
+
+
+def cooperative_text(view: View, state: CheckState, text: str, message_id: int) -> Outcome:
+    """The cooperative's name and commune as typed ("HTX Tân Lập, xã Tân Lập"), then the result."""
+    match understand.command(view.check, text, multiword_only=True):
+        case Nav.BACK:
+            return cooperative_back(view, state, "", message_id)
+        case Nav.RESTART:
+            return begin(view)
+        case Nav.CANCEL:
+            return cancel(view)
+        case Nav.SKIP:
+            return finish(view, state, message_id)
+    cooperative, commune = split_cooperative(text)
+    return finish(view, state.but(cooperative=cooperative, commune=commune), message_id)
+
+
+def split_cooperative(text: str) -> tuple[str | None, str | None]:
+    """'HTX Nông nghiệp Tân Lập, xã Tân Lập' → ('HTX Nông nghiệp Tân Lập', 'xã Tân Lập')."""
+    text = " ".join(nfc(text or "").replace("*", "").split())
+    match = COMMUNE.search(text)
+    name, commune = (text[: match.start()], text[match.start():]) if match else (text, "")
+    return name.strip(" ,;.-")[:MAX_COOPERATIVE] or None, commune.strip(" ,;.-")[:MAX_COOPERATIVE] or None
+
+
+def cooperative_back(view: View, state: CheckState, rest: str, message_id: int) -> Outcome:
+    """Back from the cooperative question to the last question, its answer undone."""
+    previous = state.trail[-1]
+    return prompt(view, state.without_answer(previous).but(phase=Phase.ASK, step=previous, group=None,
+                                                         trail=state.trail[:-1]))
+
+
+def _no_cooperative(view: View, state: CheckState, rest: str, message_id: int) -> Outcome:
+    return finish(view, state, message_id)
 
 
 def name_text(view: View, state: CheckState, text: str, message_id: int) -> Outcome:
@@ -261,6 +303,7 @@ BUTTONS: dict[Phase, dict[str, Action]] = {
     Phase.NAME: _CONTACT,
     Phase.PHONE: _CONTACT,
     Phase.CONFIRM: {**_CONTACT, "confirm": _confirm},
+    Phase.COOP: {"back": cooperative_back, "noname": _no_cooperative},
 }
 
 # What typed text means in each phase.
@@ -270,4 +313,5 @@ TEXT: dict[Phase, Action] = {
     Phase.NAME: name_text,
     Phase.PHONE: consent_text,
     Phase.CONFIRM: consent_text,
+    Phase.COOP: cooperative_text,
 }

@@ -282,6 +282,13 @@ def confirm_reply(view: View, state: CheckState) -> Reply:
     return Reply(view.t("sc_confirm", name=state.name, phone=state.phone), buttons)
 
 
+def cooperative_reply(view: View, state: CheckState) -> Reply:
+    buttons = [[Button(view.t("sc_coop_skip"), view.payload("noname"))],
+               [Button(view.t("sc_back"), view.payload("back")),
+                Button(view.t("sc_cancel"), view.payload("cancel"))]]
+    return Reply(view.t("sc_coop_ask"), buttons)
+
+
 # What each phase asks, when it is asked again.
 PHASE_REPLIES: dict[Phase, Callable[[View, CheckState], Reply]] = {
     Phase.ASK: question_reply,
@@ -289,6 +296,7 @@ PHASE_REPLIES: dict[Phase, Callable[[View, CheckState], Reply]] = {
     Phase.NAME: name_reply,
     Phase.PHONE: phone_reply,
     Phase.CONFIRM: confirm_reply,
+    Phase.COOP: cooperative_reply,
 }
 
 

@@ -4,7 +4,8 @@ Stored form (the same keys as before the split, so a check left half-way resumes
     {"flow": name, "phase": "ask" | "send" | "name" | "phone" | "confirm", "step": current step id,
      "group": open answer group or None, "trail": step ids answered before the current one,
      "answers": {step id: answer id | "_skip"}, "ref": message id of the stored result,
-     "name"/"phone": contact details while asking consent}
+     "name"/"phone": contact details while asking consent,
+     "cooperative"/"commune": the cooperative's name and commune, when the check asks them}
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Phase(enum.StrEnum):
     NAME = "name"  # asking the contact's name
     PHONE = "phone"  # asking the phone number
     CONFIRM = "confirm"  # confirm sending
+    COOP = "coop"  # after the last question: the cooperative's name and commune (optional)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class CheckState:
     ref: int | None = None
     name: str | None = None
     phone: str | None = None
+    cooperative: str | None = None
+    commune: str | None = None
 
     @classmethod
     def begin(cls, check: Check) -> CheckState:
@@ -71,7 +75,15 @@ class CheckState:
             data["name"] = self.name
         if self.phone is not None:
             data["phone"] = self.phone
+        if self.cooperative is not None:
+            data["cooperative"] = self.cooperative
+        if self.commune is not None:
+            data["commune"] = self.commune
         return data
+
+    def cooperative_record(self) -> dict[str, str]:
+        """What the result keeps of the cooperative (nothing when the user skipped the question)."""
+        return {k: v for k, v in (("cooperative", self.cooperative), ("commune", self.commune)) if v}
 
     @classmethod
     def from_json(cls, check: Check, raw: DialogState | None) -> CheckState | None:
@@ -96,5 +108,7 @@ class CheckState:
         if phase == Phase.CONFIRM and not phone:
             return None
         ref = raw.get("ref")
+        coop, commune = raw.get("cooperative") or None, raw.get("commune") or None
         return cls(flow=check.name, phase=phase, step=step.id, group=group, trail=trail, answers=answers,
-                   ref=ref if isinstance(ref, int) else None, name=name, phone=phone)
+                   ref=ref if isinstance(ref, int) else None, name=name, phone=phone, cooperative=coop,
+                   commune=commune)
