@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 import test_console
+import yaml
 from test_console import GIBBERISH, ask, csrf_of
 
 from bot.console.knowledge import ENTRIES_FILE, STAFF_PHRASINGS

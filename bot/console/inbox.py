@@ -258,12 +258,8 @@ def ticket_view(request: web.Request, ticket_id: int, status: int = 200, **extra
         "phrasing": {"entry": default_entry, "question": " ".join((ticket["text"] or "").split())[:300]},
         "notice": request.query.get("ok"),
         "error": request.query.get("err"),
-        "added_entry": request.query.get("entry") or request.query.get("id") or "",
-        "near": [n for n in (request.query.get("near") or "").split(",") if n],
         "max_answer": views.MAX_ANSWER,
         "draft": draft,
-        "live_entries": len(kb.entries),
-        "before": views._int(request.query.get("before"), -1),
         "notes": store.ticket_notes(ticket_id),
         "saved": saved,
         "chosen_saved": chosen,
@@ -375,7 +371,6 @@ async def reopen_ticket(request: web.Request) -> web.StreamResponse:
 async def spam_ticket(request: web.Request) -> web.StreamResponse:
     console = request.app[views.CONSOLE_KEY]
     ticket_id = int(request.match_info["id"])
-    form = await request.post()
     store = console.app.store
     changed = await store.run(store.bulk_tickets, [ticket_id], "spam", _staff_name(request))
     _audit(request, "ticket.spam", f"ticket:{ticket_id}")

@@ -249,6 +249,7 @@ async def create_draft(request: web.Request) -> web.StreamResponse:
             return _redirect(target + urlencode({"err": code}))
         draft_id = console.app.store.create_draft("phrasing", {"entry": entry_id, "question": question},
                                                   staff.display_name, message_id)
+        _audit(console, staff, "knowledge.draft", f"draft:{draft_id}", f"{entry_id}: {question}"[:300])
         return _redirect(f"/console/review/drafts/{draft_id}?ok=drafted")
     data = _entry_data(console, form)
     taken = _taken_ids(console)
@@ -259,6 +260,7 @@ async def create_draft(request: web.Request) -> web.StreamResponse:
                        codes=codes, **_entry_context(console, data))
     data["id"] = data["id"] or knowledge.suggest_id(data["title"], taken)
     draft_id = console.app.store.create_draft("entry", data, staff.display_name, message_id)
+    _audit(console, staff, "knowledge.draft", f"draft:{draft_id}", f"{data['id']}: {data['title']}"[:300])
     return _redirect(f"/console/review/drafts/{draft_id}?ok=drafted")
 
 
