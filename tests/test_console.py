@@ -437,7 +437,8 @@ async def test_new_entry_from_a_question_is_published_valid_and_cited(app, make_
     assert first.id.startswith("ctv-htx-co-duoc-vay-von") and first.id in app.kb.entries
     assert [(c.doc, c.article, c.clause) for c in first.citations] == [("17/2023/QH15", 9, None)]
     assert len(first.questions) == 3 and "**phương án**" in first.short and first.history is None
-    assert [(c.doc, c.article, c.clause) for c in second.citations] == [("23/2012/QH13", 13, 1), ("17/2023/QH15", 30, None)]
+    assert [(c.doc, c.article, c.clause) for c in second.citations] == [("23/2012/QH13", 13, 1),
+                                                                          ("17/2023/QH15", 30, None)]
     assert (second.short, second.history) == ("Nay áp dụng Điều 30 Luật HTX 2023.", old_rule)
     assert errors == baseline
     assert snapshot(kdir) == shipped  # nothing written into the knowledge folder

@@ -187,4 +187,7 @@ async def test_csv_per_table_is_formula_safe(seeded, make_client):
     table = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert table[0] == ["Chủ đề (câu tiêu biểu)", "Số câu", "Ví dụ"]
     assert ["'" + FORMULA, "1", "'" + FORMULA] in table
+    # The tables hold members' own words: every download is in the audit log, like the CSV exports.
+    [line] = seeded.store.audit_rows(action="export.report")
+    assert (line["actor"], line["detail"]) == ("lan", "2026-01-01..2026-06-30 themes.csv")
     assert (await client.get("/console/summary/nothing.csv")).status == 404
