@@ -196,6 +196,12 @@ async def test_form_problems_and_edit(app, make_client):
     resp = await post(client, f"/console/review/drafts/{did}/edit", entry_form(unsure="Bà con hỏi thêm chi cục thuế."))
     assert "ok=edited" in resp.headers["Location"]
     assert app.store.draft(did)["data"]["unsure"] == "Bà con hỏi thêm chi cục thuế."
+    # A phrasing draft is one line: not edited (rejected and drafted again), and said so — not "no rights".
+    pid = draft_id(await post(client, "/console/review/drafts", {"kind": "phrasing", "entry": "tv-dieu-kien",
+                                                                 "question": "ai vao htx duoc xyzzy"}))
+    resp = await post(client, f"/console/review/drafts/{pid}/edit", entry_form())
+    assert resp.status == 303 and resp.headers["Location"].endswith("err=phrasing_not_editable")
+    assert app.store.draft(pid)["data"] == {"entry": "tv-dieu-kien", "question": "ai vao htx duoc xyzzy"}
 
 
 def test_engine_still_answers_known_question(app):

@@ -270,8 +270,10 @@ async def edit_draft(request: web.Request) -> web.StreamResponse:
     draft = console.app.store.draft(int(request.match_info["id"]))
     if draft is None:
         return _render(request, "console/error.html", status=404, code="not_found")
-    if not allowed(staff, "staff") or draft["kind"] != "entry":
+    if not allowed(staff, "staff"):
         return _denied(request)
+    if draft["kind"] != "entry":  # a phrasing is one line: rejected and drafted again, not edited
+        return _redirect(f"/console/review/drafts/{draft['id']}?err=phrasing_not_editable")
     data = _entry_data(console, await request.post())
     codes = entry_codes(data, console, _taken_ids(console, but=draft["id"]))
     if codes:
