@@ -342,112 +342,168 @@ async def test_csv_exports(app, make_client):
 # --- knowledge ----------------------------------------------------------------------------------------
 
 
-async def test_add_phrasing_from_a_ticket(app, make_client, kdir):
+async def publish(client, draft_path: str) -> None:
+    """An editor (or admin) publishes a draft from its page; the bot reloads by itself."""
+    token = await csrf_of(client, draft_path)
+    resp = await client.post(draft_path + "/publish", allow_redirects=False, data={"csrf": token})
+    assert resp.status == 303 and "ok=published" in resp.headers["Location"], await resp.text()
+
+
+def drafted(resp) -> str:
+    """The draft page a new draft redirects to."""
+    assert resp.status == 303, resp.status
+    match = re.match(r"(/console/review/drafts/\d+)\?ok=drafted$", resp.headers["Location"])
+    assert match, resp.headers["Location"]
+    return match.group(1)
+
+
+async def test_phrasing_from_a_ticket_is_a_draft_until_published(app, make_client, kdir):
     client = await make_client()
     overlay = overlay_of(app)
+    question = "con 17 tuổi vào hợp tác xã được không"
     ticket = unknown_ticket(app, text="xyzzy cho con 17 tuổi vào hợp tác xã được không")
     _, baseline = loaded(kdir, overlay)
     shipped = snapshot(kdir)
-    token = await csrf_of(client, f"/console/tickets/{ticket['id']}")
-    resp = await client.post("/console/knowledge/phrasing", allow_redirects=False, data={
-        "csrf": token, "ticket": str(ticket["id"]), "entry": "tv-dieu-kien", "staff": "Lan",
-        "question": "con 17 tuổi vào hợp tác xã được không"})
-    assert resp.status == 303 and "ok=phrasing_added" in resp.headers["Location"]
+    page = await (await client.get(f"/console/tickets/{ticket['id']}")).text()
+    form = page[page.index('id="kien-thuc"'):]
+    assert 'action="/console/review/drafts"' in form and f'name="message" value="{ticket["message_id"]}"' in form
+    assert f'href="/console/review/new?message={ticket["message_id"]}"' in form
+    assert "/console/knowledge/phrasing" not in page and "/console/knowledge/new" not in page  # no way around review
+    token = CSRF.search(page).group(1)
+    resp = await client.post("/console/review/drafts", allow_redirects=False, data={
+        "csrf": token, "kind": "phrasing", "message": str(ticket["message_id"]), "entry": "tv-dieu-kien",
+        "staff": "Người khác", "question": question})
+    draft_path = drafted(resp)
+    [draft] = app.store.drafts()
+    assert (draft["message_id"], draft["created_by"], draft["status"]) == (ticket["message_id"], "Lan", "draft")
+    assert not (overlay / loader.STAFF_PHRASINGS).exists()  # a draft writes nothing
+    assert question not in app.kb.entries["tv-dieu-kien"].questions
 
-    path = overlay / loader.STAFF_PHRASINGS
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert data[-1]["entry"] == "tv-dieu-kien" and data[-1]["ticket"] == ticket["id"] and data[-1]["by"] == "Lan"
-    assert "con 17 tuổi" not in " ".join(app.kb.entries["tv-dieu-kien"].questions)  # running bot unchanged
+    # A phrasing the entry already has, or an unknown entry: back to the question with the reason, no draft.
+    for entry, phrasing, code in (("tv-dieu-kien", app.kb.entries["tv-dieu-kien"].questions[0], "question_exists"),
+                                  ("khong-co-muc-nay", "câu gì đó", "entry_unknown")):
+        resp = await client.post("/console/review/drafts", allow_redirects=False, data={
+            "csrf": token, "kind": "phrasing", "message": str(ticket["message_id"]), "entry": entry,
+            "question": phrasing})
+        assert resp.status == 303
+        assert resp.headers["Location"] == f"/console/review/from/{ticket['message_id']}?err={code}"
+    assert len(app.store.drafts()) == 1
 
-    # A second one appends; a repeat or an unknown entry writes nothing.
-    await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "tv-dieu-kien",
-                                                           "question": "chau 16 tuoi vao htx dc ko"})
-    before = path.read_text(encoding="utf-8")
-    resp = await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "tv-dieu-kien",
-                                                                  "question": "chau 16 tuoi vao htx dc ko"})
-    assert resp.status == 400
-    resp = await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "khong-co-muc-nay",
-                                                                  "question": "câu gì đó"})
-    assert resp.status == 400
-    assert path.read_text(encoding="utf-8") == before
+    await publish(client, draft_path)
     kb, errors = loaded(kdir, overlay)
-    assert kb.entries["tv-dieu-kien"].questions[-2:] == ("con 17 tuổi vào hợp tác xã được không",
-                                                           "chau 16 tuoi vao htx dc ko")
+    assert kb.entries["tv-dieu-kien"].questions[-1] == question
+    assert question in app.kb.entries["tv-dieu-kien"].questions  # the running bot, without a reload
     assert errors == baseline
     assert snapshot(kdir) == shipped  # nothing written into the knowledge folder
 
 
 def _entry_form(token: str, **overrides) -> dict:
+    """A new entry (format v2) as the review form posts it."""
     form = {
-        "csrf": token, "title": "HTX có được vay vốn Quỹ hỗ trợ phát triển HTX không?",
+        "csrf": token, "kind": "entry", "title": "HTX có được vay vốn Quỹ hỗ trợ phát triển HTX không?",
         "questions": "htx vay quy ho tro phat trien\nhợp tác xã vay quỹ hỗ trợ được không\nquỹ htx cho vay không",
-        "answer": "Được, nếu HTX đáp ứng điều kiện của quỹ.\n• Có **phương án** sản xuất kinh doanh.",
-        "doc": ["17/2023/QH15", ""], "article": ["9", ""], "clause": ["", ""], "staff": "Lan",
+        "short": "Được, nếu HTX đáp ứng điều kiện của quỹ.\n• Có **phương án** sản xuất kinh doanh.",
+        "doc": ["17/2023/QH15", ""], "article": ["9", ""], "clause": ["", ""], "staff": "Người khác",
     }
     form.update(overrides)
     return form
 
 
-async def test_new_entry_written_valid_and_cited(app, make_client, kdir):
+async def test_new_entry_from_a_question_is_published_valid_and_cited(app, make_client, kdir):
     client = await make_client()
     overlay = overlay_of(app)
     ticket = unknown_ticket(app)
     _, baseline = loaded(kdir, overlay)
     shipped = snapshot(kdir)
-    token = await csrf_of(client, f"/console/knowledge/new?ticket={ticket['id']}")
-    form = _entry_form(token, ticket=str(ticket["id"]))
-    resp = await client.post("/console/knowledge/new", allow_redirects=False, data=form)
-    assert resp.status == 303, await resp.text()
-    assert "ok=entry_added" in resp.headers["Location"]
-    path = overlay / knowledge.ENTRIES_FILE
-    assert f"ticket #{ticket['id']}" in path.read_text(encoding="utf-8")
+    page = await (await client.get(f"/console/review/new?message={ticket['message_id']}")).text()
+    assert GIBBERISH in page  # the member's question is the first phrasing
+    token = CSRF.search(page).group(1)
+    first = drafted(await client.post("/console/review/drafts", allow_redirects=False, data=_entry_form(
+        token, message=str(ticket["message_id"]))))
+    assert app.store.drafts()[0]["created_by"] == "Lan"
+    assert not (overlay / knowledge.ENTRIES_FILE).exists()
+    await publish(client, first)
 
     # A second entry is appended to the same file; both load.
     old_rule = "Luật 2012 cho HTX cũ giữ điều lệ cũ."
-    resp = await client.post("/console/knowledge/new", allow_redirects=False, data=_entry_form(
-        token, title="HTX cũ phải làm gì theo Luật 2012?", doc=["23/2012/QH13"], article=["13"], clause=["1"],
-        answer=old_rule, today="Nay áp dụng Điều 30 Luật HTX 2023.", questions="htx cu theo luat 2012"))
-    assert resp.status == 303
+    second = drafted(await client.post("/console/review/drafts", allow_redirects=False, data=_entry_form(
+        token, title="HTX cũ phải làm gì theo Luật 2012?", doc=["23/2012/QH13", "17/2023/QH15"],
+        article=["13", "30"], clause=["1", ""], short="Nay áp dụng Điều 30 Luật HTX 2023.", history=old_rule,
+        questions="htx cu theo luat 2012")))
+    await publish(client, second)
     kb, errors = loaded(kdir, overlay)
     first, second = [e for e in kb.entries.values() if e.file.endswith(knowledge.ENTRIES_FILE)]
     assert first.file == second.file == "overlay/" + knowledge.ENTRIES_FILE
-    assert first.id.startswith("ctv-htx-co-duoc-vay-von")
+    assert first.id.startswith("ctv-htx-co-duoc-vay-von") and first.id in app.kb.entries
     assert [(c.doc, c.article, c.clause) for c in first.citations] == [("17/2023/QH15", 9, None)]
     assert len(first.questions) == 3 and "**phương án**" in first.short and first.history is None
-    assert [(c.doc, c.article, c.clause) for c in second.citations] == [("23/2012/QH13", 13, 1)]
+    assert [(c.doc, c.article, c.clause) for c in second.citations] == [("23/2012/QH13", 13, 1),
+                                                                          ("17/2023/QH15", 30, None)]
     assert (second.short, second.history) == ("Nay áp dụng Điều 30 Luật HTX 2023.", old_rule)
     assert errors == baseline
     assert snapshot(kdir) == shipped  # nothing written into the knowledge folder
 
 
+def test_form_text_keeps_its_lines():
+    """Answers, notes and entry texts keep the lines staff typed (one phrasing a line, bullets)."""
+    assert knowledge.clean_text("Được  nếu:\r\n\r\n• có\u200b phương án  \r\n") == "Được nếu:\n\n• có phương án"
+    assert knowledge.parse_list(knowledge.clean_text("hỏi một\r\nhỏi  hai\n")) == ["hỏi một", "hỏi hai"]
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"doc": ["", ""]}, "Cần ít nhất một căn cứ pháp lý"),
-    ({"doc": ["23/2012/QH13"], "article": ["13"], "clause": [""]}, "Hiện nay"),
-    ({"answer": ""}, "Cần nhập câu trả lời"),
+    ({"short": ""}, "Cần nhập trả lời ngắn"),
     ({"article": ["abc", ""]}, "số nguyên dương"),
     ({"id": "tv-dieu-kien"}, "Mã mục này đã có"),
-    # Only the loader knows this one: the 2023 law has no article 999.
-    ({"article": ["999", ""]}, "has only"),
 ])
-async def test_invalid_entry_is_not_written(app, make_client, kdir, overrides, message):
+async def test_invalid_entry_is_not_drafted(app, make_client, kdir, overrides, message):
     client = await make_client()
     shipped = snapshot(kdir)
-    token = await csrf_of(client, "/console/knowledge/new")
-    resp = await client.post("/console/knowledge/new", data=_entry_form(token, **overrides))
+    token = await csrf_of(client, "/console/review/new")
+    resp = await client.post("/console/review/drafts", data=_entry_form(token, **overrides))
     assert resp.status == 400
     assert message in await resp.text()
+    assert app.store.drafts() == []
+    assert not (overlay_of(app) / knowledge.ENTRIES_FILE).exists()
+    assert snapshot(kdir) == shipped
+
+
+async def test_entry_only_the_loader_refuses_is_never_published(app, make_client, kdir):
+    """The 2023 law has no article 999: only the loader knows, on the draft page and when publishing."""
+    client = await make_client()
+    shipped = snapshot(kdir)
+    token = await csrf_of(client, "/console/review/new")
+    draft_path = drafted(await client.post("/console/review/drafts", allow_redirects=False,
+                                           data=_entry_form(token, article=["999", ""])))
+    assert "999" in await (await client.get(draft_path)).text()
+    token = await csrf_of(client, draft_path)
+    resp = await client.post(draft_path + "/publish", data={"csrf": token})
+    assert resp.status == 400 and "Chưa đăng" in await resp.text()
+    assert app.store.drafts()[0]["status"] == "draft"
     assert not (overlay_of(app) / knowledge.ENTRIES_FILE).exists()
     assert snapshot(kdir) == shipped
 
 
 async def test_knowledge_page_lists_additions_and_offers_a_reload(app, make_client, kdir):
     client = await make_client()
-    token = await csrf_of(client, "/console/knowledge")
-    resp = await client.post("/console/knowledge/phrasing", allow_redirects=False, data={
-        "csrf": token, "entry": "tv-dieu-kien", "question": "xyzzy mấy tuổi được vào htx"})
-    assert resp.status == 303
     html = await (await client.get("/console/knowledge")).text()
-    assert "xyzzy mấy tuổi được vào htx" in html
+    assert 'action="/console/review/drafts"' in html and 'href="/console/review/new"' in html
+    token = CSRF.search(html).group(1)
+    draft_path = drafted(await client.post("/console/review/drafts", allow_redirects=False, data={
+        "csrf": token, "kind": "phrasing", "entry": "tv-dieu-kien", "question": "xyzzy mấy tuổi được vào htx"}))
+    assert "xyzzy mấy tuổi được vào htx" not in await (await client.get("/console/knowledge")).text()  # a draft
+    await publish(client, draft_path)
+    html = await (await client.get("/console/knowledge")).text()
+    row = html[html.index("xyzzy mấy tuổi được vào htx"):]
+    row = row[:row.index("</tr>")]
+    assert "Lan" in row and f'href="{draft_path}"' in row and ">Có<" in row  # who, from which draft, live
+
+    # An addition written into the overlay outside the console waits for the reload button.
+    result = knowledge.add_phrasing(knowledge.root_dir(app.config), "tv-dieu-kien", "xyzzy bao nhiêu tuổi vào htx",
+                                    "Người biên soạn", None, queries.today(app.store.clock()))
+    assert result.ok
+    html = await (await client.get("/console/knowledge")).text()
+    assert "xyzzy bao nhiêu tuổi vào htx" in html
     assert "Chưa — cần nạp lại" in html and 'action="/console/knowledge/reload"' in html  # tests/test_reload.py
 
 

@@ -7,7 +7,7 @@ import re
 import test_console
 from test_console import CSRF, PASSWORD, add_staff, login, unknown_ticket
 
-from bot.console import queries
+from bot.console import knowledge, queries
 
 make_client, cheap_hashing = test_console.make_client, test_console.cheap_hashing
 ISSUED = re.compile(r'<code class="secret">([^<]+)</code>')
@@ -36,10 +36,12 @@ async def test_staff_actions_are_audited(app, make_client):
     await client.post(f"/console/tickets/{tid}/close", data={"csrf": token})
     await client.post(f"/console/tickets/{tid}/reopen", data={"csrf": token})
     await client.post(f"/console/tickets/{tid}/answer", data={"csrf": token, "answer": "Trả lời có **nội dung**"})
-    await client.post("/console/knowledge/phrasing", data={"csrf": token, "entry": "tv-dieu-kien",
-                                                           "question": "xyzzy hoi the nay"})
-    resp = await client.post("/console/knowledge/new", allow_redirects=False, data=test_console._entry_form(token))
-    assert resp.status == 303
+    resp = await client.post("/console/review/drafts", allow_redirects=False, data={
+        "csrf": token, "kind": "phrasing", "entry": "tv-dieu-kien", "question": "xyzzy hoi the nay"})
+    phrasing = test_console.drafted(resp)
+    entry = test_console.drafted(await client.post("/console/review/drafts", allow_redirects=False,
+                                                   data=test_console._entry_form(token)))
+    await test_console.publish(client, entry)
     await client.post("/console/knowledge/reload", data={"csrf": token, "next": "/console/knowledge"})
     day = queries.today(app.store.clock())
     await (await client.get(f"/console/export/tickets.csv?from={day}&to={day}")).read()
@@ -52,8 +54,9 @@ async def test_staff_actions_are_audited(app, make_client):
         ("lan", "ticket.close", f"ticket:{tid}"),
         ("lan", "ticket.reopen", f"ticket:{tid}"),
         ("lan", "ticket.answer", f"ticket:{tid}"),
-        ("lan", "knowledge.phrasing", "entry:tv-dieu-kien"),
-        ("lan", "knowledge.entry", "entry:" + app.store.audit_rows(action="knowledge.entry")[0]["target"][6:]),
+        ("lan", "knowledge.draft", "draft:" + phrasing.rpartition("/")[2]),
+        ("lan", "knowledge.draft", "draft:" + entry.rpartition("/")[2]),
+        ("lan", "knowledge.publish", "draft:" + entry.rpartition("/")[2]),
         ("lan", "knowledge.reload", None),
         ("lan", "export.tickets", None),
         ("lan", "export.messages", None),
@@ -62,7 +65,9 @@ async def test_staff_actions_are_audited(app, make_client):
     rows = {r["action"]: r for r in app.store.audit_rows()}
     assert rows["ticket.answer"]["detail"] == "Trả lời có **nội dung**"
     assert rows["export.tickets"]["detail"] == f"{day}..{day}"
-    assert rows["knowledge.entry"]["target"].startswith("entry:ctv-htx-co-duoc-vay-von")
+    assert rows["knowledge.draft"]["detail"] == "tv-dieu-kien: xyzzy hoi the nay"  # the older of the two
+    assert app.store.audit_rows(action="knowledge.draft")[0]["detail"].startswith("ctv-htx-co-duoc-vay-von")
+    assert rows["knowledge.publish"]["detail"].endswith(knowledge.ENTRIES_FILE)
     assert "127.0.0.1" in rows["login"]["detail"] and "127.0.0.1" in rows["login.failed"]["detail"]
     assert all(PASSWORD not in (r["detail"] or "") and "khong-phai-dau" not in (r["detail"] or "")
                for r in app.store.audit_rows())

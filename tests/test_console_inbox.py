@@ -7,24 +7,24 @@ import re
 import time
 
 import pytest
+import test_console
+from test_console import CSRF, GIBBERISH
 
-from bot.app import make_webapp
 from bot.console import inbox
 from bot.types import Incoming
 from handlers.render import first_text
 
-GIBBERISH = "hợp tác xã xyzzy qwerty plugh"  # about a cooperative, but nothing the bot knows: staff get it
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+make_client, cheap_hashing = test_console.make_client, test_console.cheap_hashing
 PHONE = "0912 345 678"
 
 
 @pytest.fixture
-def client(app, kdir, aiohttp_client):
-    """A console on loopback without a token (the local set-up): logged in as soon as it is opened."""
-    app.config.knowledge.path = str(kdir)
-
-    async def make():
-        return await aiohttp_client(make_webapp(app, []))
+def client(make_client):
+    """The console logged in as an admin whose display name is "Chị Lan" (it signs replies, notes and
+    assignments: a "staff" field typed into a form counts for nothing)."""
+    async def make(**kwargs):
+        kwargs.setdefault("name", "Chị Lan")
+        return await make_client(**kwargs)
 
     return make
 
@@ -67,15 +67,14 @@ async def test_status_follows_the_work(app, client):
     t = ticket_of(app, "telegram", "11")
     assert (t["status"], t["assignee"]) == ("open", None)
 
-    status, location = await post(c, f"/console/tickets/{t['id']}/assign", assignee="me", staff="Chị Lan")
+    status, location = await post(c, f"/console/tickets/{t['id']}/assign", assignee="me")
     assert status == 303 and "ok=assigned" in location
     assert (row(app, t["id"])["status"], row(app, t["id"])["assignee"]) == ("in_progress", "Chị Lan")
 
     # A question back to the member: waiting for them; their reply puts it back in the queue, marked.
     base = t["created_at"] + 1200
     app.store.clock = lambda: base
-    status, location = await post(c, f"/console/tickets/{t['id']}/answer", answer="Bà con ở xã nào?",
-                                  staff="Chị Lan", wait="1")
+    status, location = await post(c, f"/console/tickets/{t['id']}/answer", answer="Bà con ở xã nào?", wait="1")
     assert "ok=waiting" in location
     r = row(app, t["id"])
     assert (r["status"], r["first_answered_at"], r["member_replied_at"]) == ("waiting_member", base, None)
@@ -88,8 +87,7 @@ async def test_status_follows_the_work(app, client):
 
     # The answer: answered; the first answer's time stays for reports.
     app.store.clock = lambda: base + 900
-    status, location = await post(c, f"/console/tickets/{t['id']}/answer", answer="Bà con lên UBND xã.",
-                                  staff="Chị Lan")
+    status, location = await post(c, f"/console/tickets/{t['id']}/answer", answer="Bà con lên UBND xã.")
     assert "ok=answered" in location
     r = row(app, t["id"])
     assert (r["status"], r["first_answered_at"], r["answered_at"], r["member_replied_at"]) == (
@@ -115,8 +113,8 @@ async def test_status_follows_the_work(app, client):
 async def test_answering_an_answered_ticket_is_refused(app, client):
     c = await client()
     t = ticket_of(app, "zalo", "z1")
-    await post(c, f"/console/tickets/{t['id']}/answer", answer="Một", staff="A")
-    status, location = await post(c, f"/console/tickets/{t['id']}/answer", answer="Hai", staff="B")
+    await post(c, f"/console/tickets/{t['id']}/answer", answer="Một")
+    status, location = await post(c, f"/console/tickets/{t['id']}/answer", answer="Hai")
     assert "err=not_open" in location
     assert [r["text"].endswith("Một") for r in member_replies(app)] == [True]
 
@@ -131,7 +129,7 @@ async def test_assignment_filters_and_counts(app, client):
     ticket_of(app, "web", "w" * 20, GIBBERISH + " delta")
     app.store._update_profile("zalo", "22", {"province": "Tỉnh Thử"})
 
-    await post(c, f"/console/tickets/{a['id']}/assign", assignee="me", staff="Lan")  # remembers "Lan"
+    await post(c, f"/console/tickets/{a['id']}/assign", assignee="me")  # the logged-in member
     await post(c, f"/console/tickets/{b['id']}/assign", assignee="Minh")
 
     html = await (await c.get("/console?assignee=me")).text()
@@ -177,13 +175,13 @@ async def test_notes_are_shown_to_staff_and_never_sent(app, client):
     assert resp.status == 200
     t = app.store.tickets()[0]
     note = "Ghi chú nội bộ: người này đã gọi điện hôm qua"
-    status, location = await post(c, f"/console/tickets/{t['id']}/note", note=note, staff="Chị Lan")
+    status, location = await post(c, f"/console/tickets/{t['id']}/note", note=note)
     assert status == 303 and "ok=noted" in location
     html = await (await c.get(f"/console/tickets/{t['id']}")).text()
     assert note in html and "Chị Lan" in html
     assert (await post(c, f"/console/tickets/{t['id']}/note", note="  "))[1].endswith("err=note_required#ghi-chu")
 
-    await post(c, f"/console/tickets/{t['id']}/answer", answer="Bà con lên xã.", staff="Chị Lan")
+    await post(c, f"/console/tickets/{t['id']}/answer", answer="Bà con lên xã.")
     every_reply = [r["text"] for r in app.store.conn.execute("select text from replies")]
     assert every_reply and not any("gọi điện hôm qua" in text for text in every_reply)
     polled = (await (await c.get("/api/poll")).json())["replies"]
@@ -212,7 +210,7 @@ async def test_saved_reply_is_picked_and_sent_with_the_quote(app, client):
     draft = re.search(r'<textarea name="answer"[^>]*>([^<]*)</textarea>', html)
     assert draft and draft.group(1) == "Cán bộ sẽ gọi lại cho bà con trong **hôm nay**."
 
-    await post(c, f"/console/tickets/{t['id']}/answer", answer=saved["text"], staff="Anh Minh")
+    await post(c, f"/console/tickets/{t['id']}/answer", answer=saved["text"])
     [reply] = member_replies(app)
     assert (reply["channel"], reply["user_key"]) == ("telegram", "31")
     expected = app.kb.texts["staff_reply"].format(alliance=app.config.alliance.name, question=GIBBERISH,
@@ -231,7 +229,7 @@ async def test_long_question_is_quoted_short(app, client):
     c = await client()
     long_text = GIBBERISH + " " + " ".join(["thêm chữ"] * 60)
     t = ticket_of(app, "zalo", "32", long_text)
-    await post(c, f"/console/tickets/{t['id']}/answer", answer="Trả lời.", staff="A")
+    await post(c, f"/console/tickets/{t['id']}/answer", answer="Trả lời.")
     [reply] = member_replies(app)
     assert long_text not in reply["text"] and "…" in reply["text"]
     assert len(reply["text"]) < len(long_text)
@@ -252,7 +250,7 @@ async def test_reply_with_a_knowledge_entry(app, client):
     html = await (await c.get(f"/console/tickets/{t['id']}?eq=xyzzy+qwerty")).text()
     assert "Không tìm thấy mục nào" in html
 
-    status, location = await post(c, f"/console/tickets/{t['id']}/answer-entry", entry=entry.id, staff="Chị Lan")
+    status, location = await post(c, f"/console/tickets/{t['id']}/answer-entry", entry=entry.id)
     assert "ok=answered" in location
     [reply] = member_replies(app)
     ctx = inbox._member_context(app_console(c), dict(app.store.inbox_ticket(t["id"])))
@@ -331,8 +329,7 @@ async def test_poll_announces_new_tickets(app, client):
 
 
 async def test_poll_needs_a_login(app, client):
-    app.config.web.console_token = "correct-horse-battery-staple-42"
-    c = await client()
+    c = await client(log_in=False)
     resp = await c.get("/console/inbox/poll?after=0", allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"].startswith("/console/login")
 
@@ -460,7 +457,7 @@ async def test_selfcheck_answer_quotes_no_summary(app, client):
     with app.store.transaction():
         ticket_id = app.store._open_ticket(None, "zalo", "z5", "selfcheck", "Kết quả: đáp ứng. SĐT 0912345678",
                                            app.store.clock())
-    await post(c, f"/console/tickets/{ticket_id}/answer", answer="Mời anh lên Liên minh.", staff="A")
+    await post(c, f"/console/tickets/{ticket_id}/answer", answer="Mời anh lên Liên minh.")
     [reply] = member_replies(app)
     assert reply["text"] == app.kb.texts["staff_reply_selfcheck"].format(alliance=app.config.alliance.name,
                                                                          text="Mời anh lên Liên minh.")

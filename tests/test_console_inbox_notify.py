@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fake_telegram import FakeTelegram
 from scripted import TelegramHarness, wait_until
+from test_console import GIBBERISH
 
 from bot.app import make_webapp
 from bot.console import notify
@@ -12,7 +13,6 @@ from bot.console.views import CONSOLE_KEY
 from bot.types import Incoming
 
 GROUP = -100777
-GIBBERISH = "hợp tác xã xyzzy qwerty plugh"
 
 
 @pytest.fixture

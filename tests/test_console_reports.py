@@ -10,9 +10,9 @@ import json
 
 import openpyxl
 import pytest
+import test_console
 import yaml
 
-from bot.app import make_webapp
 from bot.console import reports
 from bot.console.queries import VN
 from bot.console.views import CONSOLE_KEY, LABELS
@@ -20,16 +20,7 @@ from bot.console.views import CONSOLE_KEY, LABELS
 FORMULA = '=HYPERLINK("http://x") gia phan bon'
 
 
-@pytest.fixture
-def make_client(app, kdir, aiohttp_client):
-    """The console on the fixture knowledge base (as tests/test_console.py builds it)."""
-    async def make(token: str = ""):
-        app.config.web.console_token = token
-        app.config.web.host = "127.0.0.1"
-        app.config.knowledge.path = str(kdir)
-        return await aiohttp_client(make_webapp(app, []))
-
-    return make
+make_client, cheap_hashing = test_console.make_client, test_console.cheap_hashing
 
 
 def at(y: int, mo: int, d: int, h: int = 9, mi: int = 0) -> float:
@@ -144,7 +135,7 @@ def test_presets_and_percentile():
 
 
 async def test_report_page_preset_svg_and_definition(seeded, make_client):
-    client = await make_client()
+    client = await make_client(role="viewer")
     resp = await client.get("/console/summary?preset=h1-2026")
     html = await resp.text()
     assert resp.status == 200
@@ -165,7 +156,7 @@ async def test_report_page_preset_svg_and_definition(seeded, make_client):
 
 
 async def test_xlsx_sheets_and_vietnamese_headers(seeded, make_client):
-    client = await make_client()
+    client = await make_client(role="viewer")
     resp = await client.get("/console/summary/report.xlsx?preset=h1-2026")
     assert resp.status == 200 and "spreadsheetml" in resp.headers["Content-Type"]
     book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
@@ -188,7 +179,7 @@ async def test_xlsx_sheets_and_vietnamese_headers(seeded, make_client):
 
 
 async def test_csv_per_table_is_formula_safe(seeded, make_client):
-    client = await make_client()
+    client = await make_client(role="viewer")
     resp = await client.get("/console/summary/themes.csv?preset=h1-2026")
     assert resp.status == 200
     text = await resp.text()
@@ -196,4 +187,7 @@ async def test_csv_per_table_is_formula_safe(seeded, make_client):
     table = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert table[0] == ["Chủ đề (câu tiêu biểu)", "Số câu", "Ví dụ"]
     assert ["'" + FORMULA, "1", "'" + FORMULA] in table
+    # The tables hold members' own words: every download is in the audit log, like the CSV exports.
+    [line] = seeded.store.audit_rows(action="export.report")
+    assert (line["actor"], line["detail"]) == ("lan", "2026-01-01..2026-06-30 themes.csv")
     assert (await client.get("/console/summary/nothing.csv")).status == 404

@@ -7,26 +7,23 @@ import re
 from pathlib import Path
 
 import pytest
+import test_console
 import yaml
 from test_console import GIBBERISH, ask, csrf_of
 
-from bot.app import make_webapp
-from bot.console import review
 from bot.console.knowledge import ENTRIES_FILE, STAFF_PHRASINGS
 from bot.types import Incoming
 
 NEW_QUESTION = "htx nuôi ong mật có được miễn thuế xyzzy không"
+make_console, cheap_hashing = test_console.make_client, test_console.cheap_hashing
 SHORT = "Có. HTX nuôi ong được miễn thuế thu nhập với phần thu từ sản phẩm thành viên tự làm ra (Luật HTX 2023)."
 
 
 @pytest.fixture
-def make_client(app, kdir, aiohttp_client):
-    """The console on the fixture knowledge base (as tests/test_console.py builds it)."""
-    async def make(token: str = ""):
-        app.config.web.console_token = token
-        app.config.web.host = "127.0.0.1"
-        app.config.knowledge.path = str(kdir)
-        return await aiohttp_client(make_webapp(app, []))
+def make_client(make_console):
+    """The console logged in as an editor, "Chị Lan" (who drafts, proposes and publishes)."""
+    async def make(role: str = "editor", username: str = "lan", name: str = "Chị Lan"):
+        return await make_console(role=role, username=username, name=name)
 
     return make
 
@@ -69,7 +66,7 @@ async def test_phrasing_draft_propose_publish_and_the_bot_answers_with_it(app, m
     filtered = await (await client.get(f"/console/review/from/{mid}?q=vốn tối đa")).text()
     # the bot's guesses stay first; the list below them keeps only the entries matching the words
     assert 'value="tv-von-gop-toi-da"' in filtered
-    assert html.count('value="dk-noi-dang-ky"') == 2 and filtered.count('value="dk-noi-dang-ky"') == 1
+    assert html.count('value="htx-la-gi"') == 2 and filtered.count('value="htx-la-gi"') == 1
 
     resp = await post(client, "/console/review/drafts", {"kind": "phrasing", "entry": "tv-dieu-kien",
                                                          "question": GIBBERISH, "message": str(mid)})
@@ -156,19 +153,20 @@ async def test_reject(app, make_client):
     assert not (overlay(app) / ENTRIES_FILE).exists()
 
 
-async def test_viewer_cannot_publish_staff_cannot_publish(app, make_client, monkeypatch):
-    client = await make_client()
-    did = draft_id(await post(client, "/console/review/drafts", entry_form()))
-    for role in ("viewer", "staff"):
-        monkeypatch.setattr(review, "current_staff", lambda request, r=role: review.Staff(2, "an", "An", r))
-        resp = await post(client, f"/console/review/drafts/{did}/publish", {})
+async def test_viewer_cannot_publish_staff_cannot_publish(app, make_client):
+    writer = await make_client(role="staff", username="an", name="An")
+    did = draft_id(await post(writer, "/console/review/drafts", entry_form()))
+    assert app.store.draft(did)["created_by"] == "An"  # signed by the logged-in member
+    viewer = await make_client(role="viewer", username="binh", name="Bình")
+    for client in (viewer, writer):
+        resp = await post(client, f"/console/review/drafts/{did}/publish", {}, csrf_page="/console/review")
         assert resp.status == 403
         assert "Không đủ quyền" in await resp.text()
     assert app.store.draft(did)["status"] == "draft"
     assert not (overlay(app) / ENTRIES_FILE).exists()
-    monkeypatch.setattr(review, "current_staff", lambda request: review.Staff(2, "an", "An", "viewer"))
-    resp = await post(client, "/console/review/drafts", entry_form(title="Khác"))
+    resp = await post(viewer, "/console/review/drafts", entry_form(title="Khác"), csrf_page="/console/review")
     assert resp.status == 403  # a viewer does not even draft
+    assert len(app.store.drafts()) == 1
     assert answered_with(app, NEW_QUESTION) is None
 
 
@@ -198,6 +196,12 @@ async def test_form_problems_and_edit(app, make_client):
     resp = await post(client, f"/console/review/drafts/{did}/edit", entry_form(unsure="Bà con hỏi thêm chi cục thuế."))
     assert "ok=edited" in resp.headers["Location"]
     assert app.store.draft(did)["data"]["unsure"] == "Bà con hỏi thêm chi cục thuế."
+    # A phrasing draft is one line: not edited (rejected and drafted again), and said so — not "no rights".
+    pid = draft_id(await post(client, "/console/review/drafts", {"kind": "phrasing", "entry": "tv-dieu-kien",
+                                                                 "question": "ai vao htx duoc xyzzy"}))
+    resp = await post(client, f"/console/review/drafts/{pid}/edit", entry_form())
+    assert resp.status == 303 and resp.headers["Location"].endswith("err=phrasing_not_editable")
+    assert app.store.draft(pid)["data"] == {"entry": "tv-dieu-kien", "question": "ai vao htx duoc xyzzy"}
 
 
 def test_engine_still_answers_known_question(app):

@@ -426,12 +426,18 @@ async def test_a_final_error_is_shown_to_staff_and_not_retried(zalo, caplog):
     assert who("5050505") in "\n".join(zalo_lines)
 
 
-async def test_staff_see_why_their_answer_did_not_reach_the_member(zalo, aiohttp_client):
+async def test_staff_see_why_their_answer_did_not_reach_the_member(zalo, aiohttp_client, monkeypatch):
+    from test_console import CHEAP_HASHER, add_staff, login
+
     from bot.app import make_webapp
+    from bot.console import auth
 
     row = await staff_answer_after(zalo, "6161", 3 * 24 * 3600)  # billed band, billed replies off
     assert row["status"] == "undeliverable"
+    monkeypatch.setattr(auth, "HASHER", CHEAP_HASHER)
     client = await aiohttp_client(make_webapp(zalo.app, []))
+    add_staff(zalo.app, role="viewer")
+    assert (await login(client)).status == 303
     resp = await client.get("/console/conversation", params={"channel": "zalo", "user": "6161"})
     page = await resp.text()
     assert resp.status == 200 and "Cán bộ trả lời" in page

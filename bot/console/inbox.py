@@ -81,20 +81,13 @@ def _staff_name(request: web.Request) -> str:
     return views._staff_name(request)
 
 
-def _form_staff(request: web.Request, form: Any) -> str:
-    return _staff_name(request)
-
-
 def _ticket_url(ticket_id: int, **query: str) -> str:
     return f"/console/tickets/{ticket_id}" + ("?" + urlencode(query) if query else "")
 
 
-def _audit(request: web.Request, action: str, target: str, detail: str = "") -> None:
-    """The accounts helper's audit log, when this build has it."""
-    store = request.app[views.CONSOLE_KEY].app.store
-    audit = getattr(store, "audit", None)
-    if audit is not None:
-        audit(_staff_name(request), action, target, detail)
+def _audit(request: web.Request, action: str, target: str, detail: str | None = None) -> None:
+    """One audit line by the logged-in staff member (their username, as every console action)."""
+    views.audit(request, action, target, detail)
 
 
 def _filters(request: web.Request) -> tuple[InboxFilter, dict[str, str]]:
@@ -203,9 +196,9 @@ async def bulk(request: web.Request) -> web.StreamResponse:
     back = views.safe_next(str(form.get("next") or ""))
     if action not in BULK_ACTIONS or not ids:
         return views.redirect(_with(back, err="bulk_empty"))
-    staff = _form_staff(request, form)
+    staff = _staff_name(request)
     changed = await console.app.store.run(console.app.store.bulk_tickets, ids, action, staff)
-    _audit(request, f"ticket.bulk_{action}", ",".join(map(str, ids)), f"{changed}")
+    _audit(request, f"ticket.bulk_{action}", "tickets:" + ",".join(map(str, ids)), f"{changed}")
     return views.redirect(_with(back, ok=f"bulk_{action}", n=str(changed)))
 
 
@@ -265,12 +258,8 @@ def ticket_view(request: web.Request, ticket_id: int, status: int = 200, **extra
         "phrasing": {"entry": default_entry, "question": " ".join((ticket["text"] or "").split())[:300]},
         "notice": request.query.get("ok"),
         "error": request.query.get("err"),
-        "added_entry": request.query.get("entry") or request.query.get("id") or "",
-        "near": [n for n in (request.query.get("near") or "").split(",") if n],
         "max_answer": views.MAX_ANSWER,
         "draft": draft,
-        "live_entries": len(kb.entries),
-        "before": views._int(request.query.get("before"), -1),
         "notes": store.ticket_notes(ticket_id),
         "saved": saved,
         "chosen_saved": chosen,
@@ -296,7 +285,7 @@ async def _send(request: web.Request, ticket_id: int, text: str, staff: str, wai
     reply = Reply(member_reply_text(console, ticket["text"], text, ticket["reason"]))
     reply_id = await store.run(store.inbox_answer, ticket_id, text, staff, reply, wait)
     if reply_id:
-        _audit(request, "ticket.answer", str(ticket_id))
+        _audit(request, "ticket.answer", f"ticket:{ticket_id}", text[:300])
     response = views.redirect(_ticket_url(ticket_id, **({"ok": "waiting" if wait else "answered"} if reply_id
                                                         else {"err": "not_open"})))
     return response
@@ -325,7 +314,7 @@ async def answer_with_entry(request: web.Request) -> web.StreamResponse:
     if entry is None:
         return views.redirect(_ticket_url(ticket_id, err="entry_unknown"))
     text = first_text(_member_context(console, ticket), entry)
-    return await _send(request, ticket_id, text, _form_staff(request, form), False)
+    return await _send(request, ticket_id, text, _staff_name(request), False)
 
 
 async def assign(request: web.Request) -> web.StreamResponse:
@@ -335,10 +324,10 @@ async def assign(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     who = " ".join(str(form.get("assignee") or "").split())[:MAX_NAME]
     if who == "me":
-        who = _form_staff(request, form)
+        who = _staff_name(request)
     store = console.app.store
     ok = await store.run(store.assign_ticket, ticket_id, who or None)
-    _audit(request, "ticket.assign", str(ticket_id), who)
+    _audit(request, "ticket.assign", f"ticket:{ticket_id}", who)
     response = views.redirect(_ticket_url(ticket_id, **({"ok": "assigned" if who else "unassigned"} if ok
                                                         else {"err": "not_found"})))
     return response
@@ -352,13 +341,14 @@ async def add_note(request: web.Request) -> web.StreamResponse:
     if not text or len(text) > MAX_NOTE:
         return views.redirect(_ticket_url(ticket_id, err="note_required" if not text else "note_too_long") + "#ghi-chu")
     store = console.app.store
-    note_id = await store.run(store.add_note, ticket_id, _form_staff(request, form), text)
+    note_id = await store.run(store.add_note, ticket_id, _staff_name(request), text)
     if note_id is None:
         return views.render(request, "console/error.html", http_status=404, code="not_found")
     return views.redirect(_ticket_url(ticket_id, ok="noted") + "#ghi-chu")
 
 
-async def _move(request: web.Request, status: str, expected: tuple[str, ...], notice: str) -> web.Response:
+async def _move(request: web.Request, status: str, expected: tuple[str, ...], notice: str,
+                action: str) -> web.Response:
     console = request.app[views.CONSOLE_KEY]
     ticket_id = int(request.match_info["id"])
     await request.post()
@@ -366,25 +356,24 @@ async def _move(request: web.Request, status: str, expected: tuple[str, ...], no
     store = console.app.store
     ok = await store.run(store.move_ticket, ticket_id, status, staff, expected)
     if ok:
-        _audit(request, f"ticket.{notice}", str(ticket_id))
+        _audit(request, action, f"ticket:{ticket_id}")
     return views.redirect(_ticket_url(ticket_id, **({"ok": notice} if ok else {"err": "not_closable"})))
 
 
 async def close_ticket(request: web.Request) -> web.StreamResponse:
-    return await _move(request, "closed", ACTIVE, "closed")
+    return await _move(request, "closed", ACTIVE, "closed", "ticket.close")
 
 
 async def reopen_ticket(request: web.Request) -> web.StreamResponse:
-    return await _move(request, "open", ("answered", "closed"), "reopened")
+    return await _move(request, "open", ("answered", "closed"), "reopened", "ticket.reopen")
 
 
 async def spam_ticket(request: web.Request) -> web.StreamResponse:
     console = request.app[views.CONSOLE_KEY]
     ticket_id = int(request.match_info["id"])
-    form = await request.post()
     store = console.app.store
-    changed = await store.run(store.bulk_tickets, [ticket_id], "spam", _form_staff(request, form))
-    _audit(request, "ticket.spam", str(ticket_id))
+    changed = await store.run(store.bulk_tickets, [ticket_id], "spam", _staff_name(request))
+    _audit(request, "ticket.spam", f"ticket:{ticket_id}")
     return views.redirect(_ticket_url(ticket_id, **({"ok": "spam"} if changed else {"err": "not_closable"})))
 
 
@@ -415,7 +404,7 @@ async def save_saved_reply(request: web.Request) -> web.StreamResponse:
                                         editing={"id": reply_id, "title": title, "text": text})
     store = console.app.store
     saved_id = await store.run(store.save_reply, reply_id, title, text, _staff_name(request))
-    _audit(request, "saved_reply.save", str(saved_id), title)
+    _audit(request, "saved_reply.save", f"saved_reply:{saved_id}", title)
     return views.redirect("/console/saved-replies?ok=saved")
 
 
@@ -424,6 +413,6 @@ async def delete_saved_reply(request: web.Request) -> web.StreamResponse:
     reply_id = int(request.match_info["id"])
     store = console.app.store
     await store.run(store.delete_saved_reply, reply_id)
-    _audit(request, "saved_reply.delete", str(reply_id))
+    _audit(request, "saved_reply.delete", f"saved_reply:{reply_id}")
     return views.redirect("/console/saved-replies?ok=deleted")
 

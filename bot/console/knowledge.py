@@ -272,9 +272,10 @@ def parse_list(text: str, sep: str = "\n") -> list[str]:
 
 
 def clean_text(text: str) -> str:
-    """A multi-line form text as it will be stored: NFC, Unix newlines, no trailing spaces."""
-    lines = [line.rstrip() for line in nfc(text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    return "\n".join(lines).strip("\n").strip()
+    """A multi-line form text as it will be stored: NFC, Unix newlines, one space between words."""
+    # nfc() collapses all whitespace, newlines included: line by line, so the lines stay lines.
+    lines = [nfc(line) for line in (text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    return "\n".join(lines).strip("\n")
 
 
 # --- internals --------------------------------------------------------------------------------------

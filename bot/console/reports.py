@@ -471,9 +471,17 @@ async def report_page(request: web.Request) -> web.StreamResponse:
                   charts=charts(report, console.labels), cell=cell_text, duration=duration)
 
 
+def _audit(request: web.Request, report: Report, what: str) -> None:
+    """Exports hold members' own words (theme examples): logged like the other exports."""
+    from bot.console.views import audit
+
+    audit(request, "export.report", None, f"{report.start}..{report.end} {what}")
+
+
 async def report_xlsx(request: web.Request) -> web.StreamResponse:
     console, report, _ = _report(request)
     name = f"bao-cao_{report.start.isoformat()}_{report.end.isoformat()}.xlsx"
+    _audit(request, report, "xlsx")
     return web.Response(body=xlsx(report, console.labels), headers={
         "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "Content-Disposition": f'attachment; filename="{name}"'})
@@ -485,5 +493,6 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
     if table is None:
         raise web.HTTPNotFound()
     name = f"bao-cao-{table.key}_{report.start.isoformat()}_{report.end.isoformat()}.csv"
+    _audit(request, report, f"{table.key}.csv")
     return web.Response(text=csv_text(table, console.labels), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -249,6 +249,7 @@ async def create_draft(request: web.Request) -> web.StreamResponse:
             return _redirect(target + urlencode({"err": code}))
         draft_id = console.app.store.create_draft("phrasing", {"entry": entry_id, "question": question},
                                                   staff.display_name, message_id)
+        _audit(console, staff, "knowledge.draft", f"draft:{draft_id}", f"{entry_id}: {question}"[:300])
         return _redirect(f"/console/review/drafts/{draft_id}?ok=drafted")
     data = _entry_data(console, form)
     taken = _taken_ids(console)
@@ -259,6 +260,7 @@ async def create_draft(request: web.Request) -> web.StreamResponse:
                        codes=codes, **_entry_context(console, data))
     data["id"] = data["id"] or knowledge.suggest_id(data["title"], taken)
     draft_id = console.app.store.create_draft("entry", data, staff.display_name, message_id)
+    _audit(console, staff, "knowledge.draft", f"draft:{draft_id}", f"{data['id']}: {data['title']}"[:300])
     return _redirect(f"/console/review/drafts/{draft_id}?ok=drafted")
 
 
@@ -268,8 +270,10 @@ async def edit_draft(request: web.Request) -> web.StreamResponse:
     draft = console.app.store.draft(int(request.match_info["id"]))
     if draft is None:
         return _render(request, "console/error.html", status=404, code="not_found")
-    if not allowed(staff, "staff") or draft["kind"] != "entry":
+    if not allowed(staff, "staff"):
         return _denied(request)
+    if draft["kind"] != "entry":  # a phrasing is one line: rejected and drafted again, not edited
+        return _redirect(f"/console/review/drafts/{draft['id']}?err=phrasing_not_editable")
     data = _entry_data(console, await request.post())
     codes = entry_codes(data, console, _taken_ids(console, but=draft["id"]))
     if codes:

@@ -13,7 +13,6 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from aiohttp import web
 from bot.app import App
 from bot.console import access, auth, csvexport, inbox, knowledge, queries, reports, review
 from bot.console.access import COOKIE, COOKIE_PATH, SESSION_KEY, Access, Session, current_staff
-from bot.kb.loader import MIN_QUESTIONS, STAFF_PHRASINGS, KnowledgeError
+from bot.kb.loader import STAFF_PHRASINGS, KnowledgeError
 from bot.markup import to_html
 
 log = logging.getLogger(__name__)
@@ -85,9 +84,6 @@ def setup(webapp: web.Application, app: App) -> None:
     add.add_get("/console/export/tickets.csv", guarded(export_tickets, "viewer"))
     add.add_get("/console/export/messages.csv", guarded(export_messages, "viewer"))
     add.add_get("/console/knowledge", guarded(knowledge_page, "viewer"))
-    add.add_post("/console/knowledge/phrasing", guarded(add_phrasing, "staff"))
-    add.add_get("/console/knowledge/new", guarded(entry_form, "staff"))
-    add.add_post("/console/knowledge/new", guarded(entry_submit, "staff"))
     add.add_post("/console/knowledge/reload", guarded(reload_knowledge, "editor"))
     accounts.setup(webapp, console)
     review.setup(webapp, console)
@@ -316,32 +312,57 @@ async def _stream_csv(request: web.Request, filename: str, chunks) -> web.Stream
 async def knowledge_page(request: web.Request, **extra: Any) -> web.StreamResponse:
     console = request.app[CONSOLE_KEY]
     kb = console.app.kb
+    drafts = _published_drafts(console)
     phrasings = knowledge.staff_phrasings(console.root)
     for p in phrasings:
         entry = kb.entries.get(str(p.get("entry")))
         p["loaded"] = bool(entry and str(p.get("question", "")).strip() in entry.questions)
         p["title"] = entry.title if entry else ""
+        _provenance(p, drafts.get(("phrasing", str(p.get("entry")), str(p.get("question", "")).strip())))
     entries = knowledge.staff_entries(console.root)
     for e in entries:
         e["loaded"] = str(e.get("id")) in kb.entries
+        _provenance(e, drafts.get(("entry", str(e.get("id")), "")))
     _, report = await asyncio.to_thread(knowledge.load_checked, console.root)
     staff_files = (STAFF_PHRASINGS, knowledge.ENTRIES_FILE)
     own = [str(p) for p in report.problems if p.file.endswith(staff_files)]
     context = {
         "phrasings": phrasings, "entries": entries, "own_problems": own, "errors": len(report.errors),
-        "root": str(console.root), "notice": request.query.get("ok"), "entry_id": request.query.get("id", ""),
+        "root": str(console.root), "notice": request.query.get("ok"),
         "all_entries": sorted(kb.entries.values(), key=lambda e: e.id), "staff": _staff_name(request),
         "live_entries": len(kb.entries), "before": _int(request.query.get("before"), -1),
         "pending": sum(not p["loaded"] for p in phrasings) + sum(not e["loaded"] for e in entries),
     }
     context.update(extra)
-    failed = extra.get("result") or extra.get("reload_failed")
-    return render(request, "console/knowledge.html", http_status=400 if failed else 200, **context)
+    return render(request, "console/knowledge.html", http_status=400 if extra.get("reload_failed") else 200,
+                  **context)
+
+
+def _published_drafts(console: Console) -> dict[tuple[str, str, str], Any]:
+    """Published review drafts by what they wrote: the overlay files hold only the knowledge itself."""
+    found: dict[tuple[str, str, str], Any] = {}
+    for d in reversed(console.app.store.drafts(("published",))):  # oldest first: the newest wins
+        data = d["data"]
+        key = ((d["kind"], str(data.get("entry")), " ".join(str(data.get("question", "")).split()))
+               if d["kind"] == "phrasing" else (d["kind"], str(data.get("id")), ""))
+        found[key] = d
+    return found
+
+
+def _provenance(item: dict[str, Any], draft: Any) -> None:
+    """Who wrote an addition and when it was published, from its review draft (older additions carry their own)."""
+    if draft is None:
+        return
+    item["draft"] = draft["id"]
+    item.setdefault("by", draft["created_by"])
+    if draft["decided_at"]:
+        item.setdefault("added", queries.today(draft["decided_at"]).isoformat())
 
 
 async def reload_knowledge(request: web.Request) -> web.StreamResponse:
-    """The "Nạp lại kiến thức" button: staff additions and edits of knowledge/ take effect without a
-    restart. On loader errors the bot keeps answering from what it had, and the page lists the errors."""
+    """The "Nạp lại kiến thức" button: edits of knowledge/ (and of the overlay) made outside the console take
+    effect without a restart; published review drafts reload by themselves (bot/console/review.py). On loader
+    errors the bot keeps answering from what it had, and the page lists the errors (with a way back to `next`)."""
     console = request.app[CONSOLE_KEY]
     form = await request.post()
     back = safe_next(str(form.get("next") or "")).partition("?")[0].partition("#")[0]
@@ -356,88 +377,4 @@ async def reload_knowledge(request: web.Request) -> web.StreamResponse:
         return await knowledge_page(request, reload_failed=True, reload_errors=[],
                                     back=back if back != "/console/knowledge" else "")
     audit(request, "knowledge.reload", None, f"{before} → {len(console.app.kb.entries)}")
-    ticket = re.fullmatch(r"/console/tickets/\d+", back)
-    back = back if ticket else "/console/knowledge"
-    anchor = "#kien-thuc" if ticket else ""
-    return redirect(back + "?" + urlencode({"ok": "reloaded", "before": before}) + anchor)
-
-
-async def add_phrasing(request: web.Request) -> web.StreamResponse:
-    console = request.app[CONSOLE_KEY]
-    form = await request.post()
-    ticket_id = _int(form.get("ticket")) or None
-    entry_id = str(form.get("entry") or "").strip()
-    question = str(form.get("question") or "")
-    staff = _staff_name(request)
-    today = queries.today(console.app.store.clock())
-    result = await asyncio.to_thread(knowledge.add_phrasing, console.root, entry_id, question, staff, ticket_id, today)
-    if result.ok:
-        audit(request, "knowledge.phrasing", f"entry:{entry_id}", " ".join(question.split())[:300])
-    if ticket_id is None:
-        if result.ok:
-            return redirect("/console/knowledge?" + urlencode({"ok": "phrasing_added"}))
-        return await knowledge_page(request, result=result)
-    if result.ok:
-        query = {"ok": "phrasing_added", "entry": entry_id}
-        if result.near:
-            query["near"] = ",".join(sorted({n["entry"] for n in result.near}))
-        return redirect(f"/console/tickets/{ticket_id}?" + urlencode(query) + "#kien-thuc")
-    return inbox.ticket_view(request, ticket_id, status=400, result=result,
-                   phrasing={"entry": entry_id, "question": " ".join(question.split())})
-
-
-def _entry_context(console: Console, draft: knowledge.Draft, ticket_id: int | None) -> dict[str, Any]:
-    kb = console.app.kb
-    rows = list(draft.citations) + [{}] * max(CITATION_ROWS - len(draft.citations), 0)
-    return {
-        "draft": draft,
-        "ticket_id": ticket_id,
-        "citation_rows": rows,
-        "documents": sorted(kb.documents.values(), key=lambda d: (not d.in_force, d.short)),
-        "provinces": sorted(p.name for p in kb.provinces.values()),
-        "min_questions": MIN_QUESTIONS,
-    }
-
-
-async def entry_form(request: web.Request) -> web.StreamResponse:
-    console = request.app[CONSOLE_KEY]
-    ticket_id = _int(request.query.get("ticket")) or None
-    draft = knowledge.Draft()
-    ticket = queries.ticket(console.app.store, ticket_id) if ticket_id else None
-    if ticket:
-        draft.questions = knowledge.parse_list(ticket["text"] or "", sep="\0")[:1]
-        matched = console.app.kb.entries.get(ticket["m_entry_id"]) if ticket["m_entry_id"] else None
-        if matched and ticket["reason"] != "negative_feedback":
-            draft.citations = [c.as_dict() for c in matched.citations]
-    return render(request, "console/entry_form.html", ticket=ticket, staff=_staff_name(request),
-                  **_entry_context(console, draft, ticket_id if ticket else None))
-
-
-async def entry_submit(request: web.Request) -> web.StreamResponse:
-    console = request.app[CONSOLE_KEY]
-    form = await request.post()
-    ticket_id = _int(form.get("ticket")) or None
-    staff = _staff_name(request)
-    draft = knowledge.Draft(
-        id=str(form.get("id") or "").strip(),
-        title=" ".join(str(form.get("title") or "").split()),
-        questions=knowledge.parse_list(str(form.get("questions") or "")),
-        answer=knowledge.clean_text(str(form.get("answer") or "")),
-        today=knowledge.clean_text(str(form.get("today") or "")),
-        citations=knowledge.citations_from_form(
-            [str(v) for v in form.getall("doc", [])], [str(v) for v in form.getall("article", [])],
-            [str(v) for v in form.getall("clause", [])], console.app.kb),
-        province=str(form.get("province") or "").strip(),
-        related=knowledge.parse_list(str(form.get("related") or ""), sep=","),
-        keywords=knowledge.parse_list(str(form.get("keywords") or ""), sep=","),
-    )
-    today = queries.today(console.app.store.clock())
-    result = await asyncio.to_thread(knowledge.add_entry, console.root, draft, staff, ticket_id, today)
-    if result.ok:
-        audit(request, "knowledge.entry", f"entry:{result.entry_id}", draft.title[:300])
-        query = {"ok": "entry_added", "id": result.entry_id}
-        target = f"/console/tickets/{ticket_id}?" if ticket_id else "/console/knowledge?"
-        return redirect(target + urlencode(query))
-    ticket = queries.ticket(console.app.store, ticket_id) if ticket_id else None
-    return render(request, "console/entry_form.html", http_status=400, ticket=ticket, staff=staff, result=result,
-                  **_entry_context(console, draft, ticket_id))
+    return redirect("/console/knowledge?" + urlencode({"ok": "reloaded", "before": before}))
