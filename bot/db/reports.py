@@ -46,8 +46,9 @@ class Reports(Connection):
     def report_staff_delays(self, t0: float, t1: float) -> list[float]:
         """Seconds from each ticket opened in the period to its first staff answer (answered tickets only)."""
         rows = self._rows(
-            """select t.answered_at - t.created_at as wait from tickets t where t.created_at >= ?
-               and t.created_at < ? and t.answered_at is not null and t.answer is not null order by wait""",
+            """select coalesce(t.first_answered_at, t.answered_at) - t.created_at as wait from tickets t
+               where t.created_at >= ? and t.created_at < ?
+               and coalesce(t.first_answered_at, t.answered_at) is not null and t.answer is not null order by wait""",
             (t0, t1),
         )
         return [max(float(r["wait"]), 0.0) for r in rows]
