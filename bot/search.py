@@ -1,11 +1,16 @@
 """Vietnamese-aware search over entry and intent phrasings.
 
 Two stages, because each is good at one thing:
-1. SQLite FTS5 (built with sqlite-utils, in memory) over folded, abbreviation-expanded phrasings finds
-   candidates fast and scales with the knowledge base.
+1. An in-memory inverted index over folded, abbreviation-expanded phrasings finds candidates: BM25 as
+   SQLite FTS5 computes it (same formula, same order of operations, so the same candidates), with each
+   posting's contribution computed once at index time; a query only adds numbers up.
 2. A re-ranker scores each candidate item against the question: IDF-weighted overlap of words and
    word pairs (Vietnamese words are often two syllables, "thành viên", so pairs matter), plus
    rapidfuzz similarity, which forgives typos and word order.
+
+Everything about a phrasing that does not depend on the question (its term set, the total weight
+of its terms, its joined text) is computed once when the index is built, so a query does no string
+splitting or weighting per candidate.
 
 Scores are in [0, 1]; the engine turns them into answer / clarify / unknown with thresholds from config.
 Typos are corrected only toward the knowledge base's own vocabulary, and only when the corrected
@@ -16,22 +21,23 @@ fix would turn "giá lúa" (rice price) into "giá luật".
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import sqlite_utils
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.kb.model import KnowledgeBase
-from bot.textnorm import Normalizer, fold, tokens
+from bot.textnorm import Normalizer, fold, toned_tokens, tokens
 
 ENTRY, INTENT, OUT_OF_SCOPE = "entry", "intent", "out_of_scope"
 STOPWORD_WEIGHT = 0.15
+# BM25 parameters of SQLite FTS5's bm25(), which chose candidates before this index replaced it.
+_K1, _B = 1.2, 0.75
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,23 @@ def _terms(toks: Sequence[str]) -> set[str]:
     return set(toks) | set(_bigrams(toks))
 
 
+@dataclass(frozen=True)
+class _Phrasing:
+    """One phrasing as scoring sees it, prepared at index time."""
+
+    terms: frozenset[str]
+    total: float  # sum of the weights of `terms`, or 1.0 when that is zero
+    text: str  # tokens joined by spaces, as the fuzzy scorers compare them
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """An item's phrasings and the union of their terms."""
+
+    phrasings: tuple[_Phrasing, ...]
+    union: frozenset[str]
+
+
 class Searcher:
     """Built once per knowledge base; `search()` is read-only and safe to share."""
 
@@ -98,10 +121,15 @@ class Searcher:
         # The same question is looked at by several rules per message: split it into words once.
         self.words = functools.lru_cache(maxsize=64)(self.normalizer.words)
         self.provincial = {e.province for e in kb.entries.values() if e.province}
+        self._province_names = [
+            (fold(prov.name), [(n, fold(toned[0])) for n in (prov.name, *prov.aliases) if (toned := toned_tokens(n))])
+            for prov in kb.provinces.values()
+            if prov.name in self.provincial
+        ]
         self.other_subjects = kb.other_subjects
         self.cooperative_terms = kb.cooperative_terms
         self._build_statistics()
-        self._build_fts()
+        self._build_index()
 
     # --- index ------------------------------------------------------------------------------------
 
@@ -126,18 +154,44 @@ class Searcher:
         self.vocabulary = sorted({t for t in df if "_" not in t})
         self.pairs = {t for t in df if "_" in t}
 
-    def _build_fts(self) -> None:
-        # Built in a worker thread on a live reload and read on the event loop afterwards; the index is
-        # never written after this, so sharing the connection between threads is safe.
-        self.db = sqlite_utils.Database(sqlite3.connect(":memory:", check_same_thread=False))
-        rows = [
-            {"item": i, "text": " ".join(p)}
-            for i, item in enumerate(self.items)
-            for p in item.phrasings
-        ]
-        table = self.db.table("phrasings")
-        table.insert_all(rows)
-        table.enable_fts(["text"], tokenize="unicode61 remove_diacritics 2")
+    def _build_index(self) -> None:
+        self._known = frozenset(self.vocabulary)
+        self._weights = {t: self.weight(t) for t in self.idf}
+        self._prepared = [self._prepare(item) for item in self.items]
+        # One row per phrasing, numbered from 1 like the FTS5 table it replaces (ties go to the lower row).
+        rows = [(i, p) for i, item in enumerate(self.items) for p in item.phrasings]
+        self._row_item = [-1] + [i for i, _ in rows]
+        lengths = [len(p) for _, p in rows]
+        n_rows = len(rows)
+        tf: dict[str, list[tuple[int, int]]] = {}
+        for row, (_, p) in enumerate(rows, start=1):
+            for term, count in Counter(p).items():
+                tf.setdefault(term, []).append((row, count))
+        avgdl = sum(lengths) / n_rows if n_rows else 0.0
+        # FTS5: idf = log((N - hits + 0.5) / (hits + 0.5)), at least 1e-6; a row's score for a term is
+        # idf * (f * (k1 + 1)) / (f + k1 * (1 - b + b * D / avgdl)). Computed here once per posting.
+        self._postings: dict[str, dict[int, float]] = {}
+        self._ceiling: dict[str, float] = {}  # a term's largest contribution to any row
+        for term, hits in tf.items():
+            idf = math.log((n_rows - len(hits) + 0.5) / (len(hits) + 0.5))
+            if idf <= 0.0:
+                idf = 1e-6
+            postings = {
+                row: idf * ((f * (_K1 + 1.0)) / (f + _K1 * (1 - _B + _B * lengths[row - 1] / avgdl)))
+                for row, f in hits
+            }
+            self._postings[term] = postings
+            self._ceiling[term] = max(postings.values())
+
+    def _prepare(self, item: Item) -> _Prepared:
+        phrasings = []
+        union: set[str] = set()
+        for p in item.phrasings:
+            p_terms = _terms(p)
+            union |= p_terms
+            total = sum(self._weights[t] for t in p_terms) or 1.0
+            phrasings.append(_Phrasing(frozenset(p_terms), total, " ".join(p)))
+        return _Prepared(tuple(phrasings), frozenset(union))
 
     # --- query --------------------------------------------------------------------------------------
 
@@ -145,7 +199,7 @@ class Searcher:
         toks = self.normalizer(text)
         corrected: dict[str, str] = {}
         fixed = list(toks)
-        known = set(self.vocabulary)
+        known = self._known
         for i, tok in enumerate(toks):
             if tok in known or tok.isdigit() or len(tok) < 3:
                 continue
@@ -170,12 +224,12 @@ class Searcher:
         """Folded names of provinces with their own documents that the question names ("kế hoạch của
         Kon Tum"): asking about a province by name shows its documents whatever the user's province."""
         words = self.words(text)
+        present = {f for _, f in words}
         named = set()
-        for prov in self.kb.provinces.values():
-            if prov.name in self.provincial and any(
-                self.normalizer.contains(words, n) for n in (prov.name, *prov.aliases)
-            ):
-                named.add(fold(prov.name))
+        for name, phrases in self._province_names:
+            # A name whose first syllable is absent cannot match; only the rest get the tone-aware test.
+            if any(first in present and self.normalizer.contains(words, n) for n, first in phrases):
+                named.add(name)
         return named
 
     def article_refs(self, text: str) -> tuple[list[tuple[str, int]], list[str]]:
@@ -256,16 +310,53 @@ class Searcher:
         return factor * self.idf.get(term, self.max_idf)
 
     def candidates(self, query: Query, limit: int = 60) -> set[int]:
+        """Items of the `limit` phrasings that rank best by BM25 for any of the query's content words."""
         content = [t for t in dict.fromkeys(query.tokens) if t not in self.stopwords] or query.tokens
-        if not content:
+        terms = [t for t in content if t in self._postings]
+        if not terms or limit <= 0:
             return set()
-        match = " OR ".join(f'"{t}"' for t in content)
-        sql = (
-            "select phrasings.item from phrasings join phrasings_fts "
-            "on phrasings.rowid = phrasings_fts.rowid where phrasings_fts match ? "
-            "order by bm25(phrasings_fts) limit ?"
-        )
-        return {row[0] for row in self.db.execute(sql, [match, limit]).fetchall()}
+        rows = self._top_rows(terms, limit)
+        # FTS5 summed a row's score over the query's words in query order; so does this, to rank equals alike.
+        lists = [self._postings[t] for t in terms]
+        scores = {row: sum_in_order(row, lists) for row in rows}
+        best = heapq.nsmallest(limit, scores, key=lambda row: (-scores[row], row))
+        return {self._row_item[row] for row in best}
+
+    def _top_rows(self, terms: list[str], limit: int) -> Iterable[int]:
+        """Rows that may be among the `limit` best, found without walking every common word's postings.
+
+        Rare words (high ceilings) go first. Once `limit` rows have partial scores above what the words
+        still to come could add at most, no unseen row can catch up, and a seen row that cannot reach the
+        `limit`-th partial score is dropped; the remaining words then only top up the rows still in play.
+        Partial scores only grow, so the `limit`-th partial score is a floor for the final one.
+        """
+        order = sorted(terms, key=lambda t: -self._ceiling[t])
+        rest = [0.0] * len(order)
+        for i in range(len(order) - 2, -1, -1):
+            rest[i] = rest[i + 1] + self._ceiling[order[i + 1]]
+        partial: dict[int, float] = {}
+        closed = False
+        for i, term in enumerate(order):
+            postings = self._postings[term]
+            if closed:
+                for row in partial:
+                    part = postings.get(row)
+                    if part is not None:
+                        partial[row] += part
+            else:
+                get = partial.get
+                for row, part in postings.items():
+                    partial[row] = get(row, 0.0) + part
+            if len(partial) <= limit:
+                continue
+            reach = rest[i] * (1 + 1e-9) + 1e-9  # the most a row can still gain, with room for rounding
+            if reach >= max(partial.values()):
+                continue  # cheap test first: the floor is no higher than the best partial score
+            floor = heapq.nlargest(limit, partial.values())[-1]
+            if reach < floor:
+                closed = True
+                partial = {row: p for row, p in partial.items() if p + reach >= floor}
+        return partial
 
     def search(self, text: str, province: str | None = None, limit: int = 5) -> list[Candidate]:
         """Ranked candidates for `text`, best first. Province-scoped entries only for their province."""
@@ -281,32 +372,52 @@ class Searcher:
             item = self.items[idx]
             if item.province and item.province not in scope:
                 continue
-            score, phrasing, coverage = self._score(item, q_weight, q_total, q_string)
+            score, phrasing, coverage = self._score(self._prepared[idx], q_weight, q_total, q_string)
             if item.province:
                 score = min(1.0, score + 0.04)  # the member's own province is the more specific answer
             results.append(Candidate(item.kind, item.key, round(score, 4), phrasing, round(coverage, 4)))
         results.sort(key=lambda c: c.score, reverse=True)
         return _dedupe(results)[:limit]
 
+    @staticmethod
     def _score(
-        self, item: Item, q_weight: dict[str, float], q_total: float, q_string: str
+        item: _Prepared, q_weight: dict[str, float], q_total: float, q_string: str
     ) -> tuple[float, str, float]:
-        union: set[str] = set()
+        """Best phrasing's score blended with how much of the question the whole item covers."""
+        q_terms = frozenset(q_weight)
         best, best_phrasing = 0.0, ""
         for p in item.phrasings:
-            p_terms = _terms(p)
-            union |= p_terms
-            matched = sum(w for t, w in q_weight.items() if t in p_terms)
+            matched = _matched(p.terms & q_terms, q_weight)
             recall = matched / q_total
-            p_total = sum(self.weight(t) for t in p_terms) or 1.0
-            precision = min(1.0, matched / p_total)
-            similarity = fuzz.token_set_ratio(q_string, " ".join(p)) / 100
-            ratio = fuzz.ratio(q_string, " ".join(p)) / 100
+            precision = min(1.0, matched / p.total)
+            similarity = fuzz.token_set_ratio(q_string, p.text) / 100
+            ratio = fuzz.ratio(q_string, p.text) / 100
             score = 0.45 * recall + 0.2 * precision + 0.2 * similarity + 0.15 * ratio
             if score > best:
-                best, best_phrasing = score, " ".join(p)
-        item_recall = sum(w for t, w in q_weight.items() if t in union) / q_total
+                best, best_phrasing = score, p.text
+        item_recall = _matched(item.union & q_terms, q_weight) / q_total
         return 0.85 * best + 0.15 * item_recall, best_phrasing, item_recall
+
+
+def _matched(common: frozenset[str], q_weight: dict[str, float]) -> float:
+    """Total weight of the question's terms in `common`, added up in the question's term order (float
+    sums depend on order, and scores are compared to the fourth decimal)."""
+    if not common:
+        return 0
+    if len(common) == 1:
+        for term in common:
+            return q_weight[term]
+    return sum([w for t, w in q_weight.items() if t in common])
+
+
+def sum_in_order(row: int, lists: list[dict[int, float]]) -> float:
+    """A row's BM25 score: its contributions added in query order, as FTS5 adds them."""
+    score = 0.0
+    for postings in lists:
+        part = postings.get(row)
+        if part is not None:
+            score += part
+    return score
 
 
 def _dedupe(results: list[Candidate]) -> list[Candidate]:
