@@ -32,7 +32,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.kb.model import KnowledgeBase
-from bot.textnorm import Normalizer, fold, toned_tokens, tokens
+from bot.textnorm import Normalizer, fold, tokens, toned_tokens
 
 ENTRY, INTENT, OUT_OF_SCOPE = "entry", "intent", "out_of_scope"
 STOPWORD_WEIGHT = 0.15

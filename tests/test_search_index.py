@@ -17,7 +17,7 @@ import sqlite_utils
 from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase
-from bot.search import Candidate, Item, Searcher, _dedupe, _terms
+from bot.search import Candidate, Item, Query, Searcher, _dedupe, _terms
 from bot.textnorm import fold
 
 TESTS = Path(__file__).parent
@@ -34,7 +34,7 @@ class ReferenceSearcher(Searcher):
         table.insert_all(rows)
         table.enable_fts(["text"], tokenize="unicode61 remove_diacritics 2")
 
-    def candidates(self, query, limit=60):  # type: ignore[no-untyped-def]
+    def candidates(self, query: Query, limit: int = 60) -> set[int]:
         content = [t for t in dict.fromkeys(query.tokens) if t not in self.stopwords] or query.tokens
         if not content:
             return set()
@@ -46,7 +46,7 @@ class ReferenceSearcher(Searcher):
         )
         return {row[0] for row in self.db.execute(sql, [match, limit]).fetchall()}
 
-    def search(self, text, province=None, limit=5):  # type: ignore[no-untyped-def]
+    def search(self, text: str, province: str | None = None, limit: int = 5) -> list[Candidate]:
         query = self.parse(text)
         if not query.tokens:
             return []
