@@ -32,7 +32,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.kb.model import KnowledgeBase
-from bot.textnorm import Normalizer, fold, tokens, toned_tokens
+from bot.textnorm import Normalizer, Token, fold, tokens, toned_tokens
 
 ENTRY, INTENT, OUT_OF_SCOPE = "entry", "intent", "out_of_scope"
 STOPWORD_WEIGHT = 0.15
@@ -87,6 +87,18 @@ def _terms(toks: Sequence[str]) -> set[str]:
 
 
 @dataclass(frozen=True)
+class _Phrase:
+    """A phrase to find in messages, and its folded syllables: all of them must be present for it to match."""
+
+    text: str
+    syllables: frozenset[str]
+
+    @classmethod
+    def of(cls, text: str) -> _Phrase:
+        return cls(text, frozenset(fold(w) for w in toned_tokens(text)))
+
+
+@dataclass(frozen=True)
 class _Phrasing:
     """One phrasing as scoring sees it, prepared at index time."""
 
@@ -121,13 +133,20 @@ class Searcher:
         # The same question is looked at by several rules per message: split it into words once.
         self.words = functools.lru_cache(maxsize=64)(self.normalizer.words)
         self.provincial = {e.province for e in kb.entries.values() if e.province}
+        self.other_subjects = kb.other_subjects
+        self.cooperative_terms = kb.cooperative_terms
+        # Phrases tested against every message, with their folded syllables for a quick first test.
         self._province_names = [
-            (fold(prov.name), [(n, fold(toned[0])) for n in (prov.name, *prov.aliases) if (toned := toned_tokens(n))])
+            (fold(prov.name), [_Phrase.of(n) for n in (prov.name, *prov.aliases)])
             for prov in kb.provinces.values()
             if prov.name in self.provincial
         ]
-        self.other_subjects = kb.other_subjects
-        self.cooperative_terms = kb.cooperative_terms
+        self._triggers = [
+            (intent.name, [[[_Phrase.of(p) for p in group] for group in groups] for groups in intent.triggers])
+            for intent in kb.intents.values()
+        ]
+        self._other_subjects = [_Phrase.of(p) for p in self.other_subjects]
+        self._cooperative_terms = [_Phrase.of(p) for p in self.cooperative_terms]
         self._build_statistics()
         self._build_index()
 
@@ -225,12 +244,7 @@ class Searcher:
         Kon Tum"): asking about a province by name shows its documents whatever the user's province."""
         words = self.words(text)
         present = {f for _, f in words}
-        named = set()
-        for name, phrases in self._province_names:
-            # A name whose first syllable is absent cannot match; only the rest get the tone-aware test.
-            if any(first in present and self.normalizer.contains(words, n) for n, first in phrases):
-                named.add(name)
-        return named
+        return {name for name, phrases in self._province_names if any(self._has(words, present, p) for p in phrases)}
 
     def article_refs(self, text: str) -> tuple[list[tuple[str, int]], list[str]]:
         """Articles the question names, and the documents it names that lack them.
@@ -287,17 +301,23 @@ class Searcher:
     def triggered_intent(self, text: str) -> str | None:
         """The intent whose trigger phrase the text contains ("… chuyển giúp em cho cán bộ …" → staff)."""
         words = self.words(text)
-        for intent in self.kb.intents.values():
-            for groups in intent.triggers:
-                if all(any(self.normalizer.contains(words, p) for p in group) for group in groups):
-                    return intent.name
+        present = {f for _, f in words}
+        for name, triggers in self._triggers:
+            for groups in triggers:
+                if all(any(self._has(words, present, p) for p in group) for group in groups):
+                    return name
         return None
 
     def about_other_subject(self, text: str) -> bool:
         """True when the question names another kind of organisation and nothing cooperative-specific."""
         words = self.words(text)
-        names_other = any(self.normalizer.contains(words, p) for p in self.other_subjects)
-        return names_other and not any(self.normalizer.contains(words, p) for p in self.cooperative_terms)
+        present = {f for _, f in words}
+        names_other = any(self._has(words, present, p) for p in self._other_subjects)
+        return names_other and not any(self._has(words, present, p) for p in self._cooperative_terms)
+
+    def _has(self, words: list[Token], present: set[str], phrase: _Phrase) -> bool:
+        """`Normalizer.contains`, asked only when every syllable of the phrase is among the words."""
+        return phrase.syllables <= present and self.normalizer.contains(words, phrase.text)
 
     def weight(self, term: str) -> float:
         parts = term.split("_")
@@ -384,29 +404,29 @@ class Searcher:
         item: _Prepared, q_weight: dict[str, float], q_total: float, q_string: str
     ) -> tuple[float, str, float]:
         """Best phrasing's score blended with how much of the question the whole item covers."""
-        q_terms = frozenset(q_weight)
+        q_terms = q_weight.keys()
+        token_set_ratio, ratio_of = fuzz.token_set_ratio, fuzz.ratio
         best, best_phrasing = 0.0, ""
         for p in item.phrasings:
-            matched = _matched(p.terms & q_terms, q_weight)
+            common = q_terms & p.terms
+            matched = _matched(common, q_weight) if common else 0
             recall = matched / q_total
             precision = min(1.0, matched / p.total)
-            similarity = fuzz.token_set_ratio(q_string, p.text) / 100
-            ratio = fuzz.ratio(q_string, p.text) / 100
+            similarity = token_set_ratio(q_string, p.text) / 100
+            ratio = ratio_of(q_string, p.text) / 100
             score = 0.45 * recall + 0.2 * precision + 0.2 * similarity + 0.15 * ratio
             if score > best:
                 best, best_phrasing = score, p.text
-        item_recall = _matched(item.union & q_terms, q_weight) / q_total
+        item_recall = _matched(q_terms & item.union, q_weight) / q_total
         return 0.85 * best + 0.15 * item_recall, best_phrasing, item_recall
 
 
-def _matched(common: frozenset[str], q_weight: dict[str, float]) -> float:
+def _matched(common: set[str], q_weight: dict[str, float]) -> float:
     """Total weight of the question's terms in `common`, added up in the question's term order (float
     sums depend on order, and scores are compared to the fourth decimal)."""
-    if not common:
-        return 0
     if len(common) == 1:
         for term in common:
-            return q_weight[term]
+            return 0 + q_weight[term]
     return sum([w for t, w in q_weight.items() if t in common])
 
 
