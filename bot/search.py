@@ -25,7 +25,7 @@ import heapq
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -111,6 +111,7 @@ class _Phrasing:
 class _Prepared:
     """An item's phrasings and the union of their terms."""
 
+    index: int  # in Searcher.items
     phrasings: tuple[_Phrasing, ...]
     union: frozenset[str]
 
@@ -176,7 +177,7 @@ class Searcher:
     def _build_index(self) -> None:
         self._known = frozenset(self.vocabulary)
         self._weights = {t: self.weight(t) for t in self.idf}
-        self._prepared = [self._prepare(item) for item in self.items]
+        self._prepared = [self._prepare(i, item) for i, item in enumerate(self.items)]
         # One row per phrasing, numbered from 1 like the FTS5 table it replaces (ties go to the lower row).
         rows = [(i, p) for i, item in enumerate(self.items) for p in item.phrasings]
         self._row_item = [-1] + [i for i, _ in rows]
@@ -202,7 +203,7 @@ class Searcher:
             self._postings[term] = postings
             self._ceiling[term] = max(postings.values())
 
-    def _prepare(self, item: Item) -> _Prepared:
+    def _prepare(self, index: int, item: Item) -> _Prepared:
         phrasings = []
         union: set[str] = set()
         for p in item.phrasings:
@@ -210,7 +211,7 @@ class Searcher:
             union |= p_terms
             total = sum(self._weights[t] for t in p_terms) or 1.0
             phrasings.append(_Phrasing(frozenset(p_terms), total, " ".join(p)))
-        return _Prepared(tuple(phrasings), frozenset(union))
+        return _Prepared(index, tuple(phrasings), frozenset(union))
 
     # --- query --------------------------------------------------------------------------------------
 
@@ -379,55 +380,132 @@ class Searcher:
         return partial
 
     def search(self, text: str, province: str | None = None, limit: int = 5) -> list[Candidate]:
-        """Ranked candidates for `text`, best first. Province-scoped entries only for their province."""
+        """Ranked candidates for `text`, best first. Province-scoped entries only for their province.
+
+        Word overlap is cheap and the fuzzy scores are not, so every candidate first gets an upper bound
+        (its overlap with perfect fuzzy scores); candidates are then scored best bound first, and the
+        rest are left out once `limit` distinct results score above any bound left: they could only
+        have come after them.
+        """
         query = self.parse(text)
         if not query.tokens:
             return []
         scope = {fold(p) for p in self.kb.province_scope(province)} | self.provinces_named(text)
-        q_weight = {t: self.weight(t) for t in query.terms}
-        q_total = sum(q_weight.values()) or 1.0
-        q_string = " ".join(query.tokens)
-        results: list[Candidate] = []
-        for idx in self.candidates(query):
+        q = _QueryWeights.of(query, self.weight)
+        # First bound, from the item's words alone: a phrasing matches at most what the whole item
+        # matches (recall ≤ item recall), precision and both fuzzy scores are at most 1.
+        pending: list[tuple[float, int, int, float]] = []
+        for position, idx in enumerate(self.candidates(query)):
             item = self.items[idx]
             if item.province and item.province not in scope:
                 continue
-            score, phrasing, coverage = self._score(self._prepared[idx], q_weight, q_total, q_string)
+            item_recall = q.matched(self._prepared[idx].union) / q.total
+            ceiling = 0.85 * (0.45 * item_recall + 0.2 + 0.2 + 0.15) + 0.15 * item_recall + 1e-9
+            if item.province:
+                ceiling = min(1.0, ceiling + 0.04)
+            pending.append((ceiling, position, idx, item_recall))
+        pending.sort(key=lambda p: -p[0])
+        scored: list[tuple[int, Candidate]] = []
+        best_by_key: dict[tuple[str, str], float] = {}
+        floor = -1.0  # the limit-th best score so far, over distinct results
+        for ceiling, position, idx, item_recall in pending:
+            if floor > round(ceiling, 4):
+                break
+            item = self.items[idx]
+            bounds = _Bounds.of(self._prepared[idx], q, item_recall)
+            tight = bounds.ceiling
+            if item.province:
+                tight = min(1.0, tight + 0.04)
+            if floor > round(tight, 4):
+                continue
+            score, phrasing = bounds.best(q)
+            score = 0.85 * score + 0.15 * item_recall
             if item.province:
                 score = min(1.0, score + 0.04)  # the member's own province is the more specific answer
-            results.append(Candidate(item.kind, item.key, round(score, 4), phrasing, round(coverage, 4)))
+            candidate = Candidate(item.kind, item.key, round(score, 4), phrasing, round(item_recall, 4))
+            scored.append((position, candidate))
+            key = _dedupe_key(candidate)
+            best_by_key[key] = max(best_by_key.get(key, 0.0), candidate.score)
+            if len(best_by_key) >= limit:
+                floor = heapq.nlargest(limit, best_by_key.values())[-1]
+        # In candidate order, as before, so that equal scores keep their order.
+        results = [c for _, c in sorted(scored, key=lambda pc: pc[0])]
         results.sort(key=lambda c: c.score, reverse=True)
         return _dedupe(results)[:limit]
 
-    @staticmethod
-    def _score(
-        item: _Prepared, q_weight: dict[str, float], q_total: float, q_string: str
-    ) -> tuple[float, str, float]:
-        """Best phrasing's score blended with how much of the question the whole item covers."""
-        q_terms = q_weight.keys()
-        token_set_ratio, ratio_of = fuzz.token_set_ratio, fuzz.ratio
-        best, best_phrasing = 0.0, ""
-        for p in item.phrasings:
-            common = q_terms & p.terms
-            matched = _matched(common, q_weight) if common else 0
-            recall = matched / q_total
+
+@dataclass(frozen=True)
+class _QueryWeights:
+    """What scoring needs of the question: its terms' weights in term order, their total, its text."""
+
+    weight: dict[str, float]
+    total: float
+    text: str
+    rank: dict[str, int]  # a term's place in `weight`
+
+    @classmethod
+    def of(cls, query: Query, weight: Callable[[str], float]) -> _QueryWeights:
+        q_weight = {t: weight(t) for t in query.terms}
+        rank = {t: i for i, t in enumerate(q_weight)}
+        return cls(q_weight, sum(q_weight.values()) or 1.0, " ".join(query.tokens), rank)
+
+    def matched(self, terms: frozenset[str]) -> float:
+        """Total weight of the question's terms among `terms`, added up in the question's term order
+        (float sums depend on order, and scores are compared to the fourth decimal)."""
+        common = self.weight.keys() & terms
+        if not common:
+            return 0
+        if len(common) == 1:
+            for term in common:
+                return 0 + self.weight[term]
+        weight = self.weight
+        return sum([weight[t] for t in sorted(common, key=self.rank.__getitem__)])
+
+
+@dataclass
+class _Bounds:
+    """One candidate item's phrasings with their word-overlap parts of the score, and upper bounds."""
+
+    item_index: int
+    item: _Prepared
+    rows: list[tuple[float, int, float, float]]  # (bound, phrasing index, recall, precision), best bound first
+    item_recall: float
+
+    @classmethod
+    def of(cls, item: _Prepared, q: _QueryWeights, item_recall: float) -> _Bounds:
+        rows = []
+        q_length = len(q.text)
+        for n, p in enumerate(item.phrasings):
+            matched = q.matched(p.terms)
+            recall = matched / q.total
             precision = min(1.0, matched / p.total)
-            similarity = token_set_ratio(q_string, p.text) / 100
-            ratio = ratio_of(q_string, p.text) / 100
+            # token_set_ratio is at most 1; ratio at most 2·min(len)/(len + len), as an insertion/deletion
+            # distance is at least the difference in length.
+            lengths = q_length + len(p.text)
+            ratio_ceiling = 2 * min(q_length, len(p.text)) / lengths if lengths else 1.0
+            bound = 0.45 * recall + 0.2 * precision + 0.2 + 0.15 * ratio_ceiling + 1e-9
+            rows.append((bound, n, recall, precision))
+        rows.sort(key=lambda r: -r[0])
+        return cls(item.index, item, rows, item_recall)
+
+    @property
+    def ceiling(self) -> float:
+        """No score of this item can be higher (0.85 · best phrasing + 0.15 · item recall)."""
+        return 0.85 * (self.rows[0][0] if self.rows else 0.0) + 0.15 * self.item_recall + 1e-9
+
+    def best(self, q: _QueryWeights) -> tuple[float, str]:
+        """The best phrasing's score and text; of equal scores, the first phrasing's."""
+        best, best_n, best_text = 0.0, -1, ""
+        for bound, n, recall, precision in self.rows:
+            if bound < best:
+                break
+            text = self.item.phrasings[n].text
+            similarity = fuzz.token_set_ratio(q.text, text) / 100
+            ratio = fuzz.ratio(q.text, text) / 100
             score = 0.45 * recall + 0.2 * precision + 0.2 * similarity + 0.15 * ratio
-            if score > best:
-                best, best_phrasing = score, p.text
-        item_recall = _matched(q_terms & item.union, q_weight) / q_total
-        return 0.85 * best + 0.15 * item_recall, best_phrasing, item_recall
-
-
-def _matched(common: set[str], q_weight: dict[str, float]) -> float:
-    """Total weight of the question's terms in `common`, added up in the question's term order (float
-    sums depend on order, and scores are compared to the fourth decimal)."""
-    if len(common) == 1:
-        for term in common:
-            return 0 + q_weight[term]
-    return sum([w for t, w in q_weight.items() if t in common])
+            if score > best or (score == best and 0 <= n < best_n):
+                best, best_n, best_text = score, n, text
+        return best, best_text
 
 
 def sum_in_order(row: int, lists: list[dict[int, float]]) -> float:
@@ -440,11 +518,15 @@ def sum_in_order(row: int, lists: list[dict[int, float]]) -> float:
     return score
 
 
+def _dedupe_key(c: Candidate) -> tuple[str, str]:
+    return c.kind, c.key if c.kind != OUT_OF_SCOPE else OUT_OF_SCOPE
+
+
 def _dedupe(results: list[Candidate]) -> list[Candidate]:
     seen: set[tuple[str, str]] = set()
     out = []
     for c in results:
-        key = (c.kind, c.key if c.kind != OUT_OF_SCOPE else OUT_OF_SCOPE)
+        key = _dedupe_key(c)
         if key not in seen:
             seen.add(key)
             out.append(c)

@@ -17,7 +17,7 @@ import sqlite_utils
 from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase
-from bot.search import Candidate, Item, Query, Searcher, _dedupe, _terms
+from bot.search import Candidate, Item, Query, Searcher, _Bounds, _dedupe, _QueryWeights, _terms
 from bot.textnorm import fold
 
 TESTS = Path(__file__).parent
@@ -138,26 +138,37 @@ def test_typos_junk_and_empty_queries_agree(pair):
         assert new.search(q) == old.search(q), q
 
 
-def test_scoring_skips_no_better_phrasing(pair):
-    """Pruning must never change which phrasing is reported: the reported one is the best, and the
-    first of equals, as a plain loop over every phrasing would find."""
+def test_pruned_scoring_reports_the_first_best_phrasing(pair):
+    """Skipping phrasings whose bound cannot win must not change which phrasing is reported: the best,
+    and the first of equals, as a plain loop over every phrasing finds."""
     new, _ = pair
-    q = new.parse("thành viên góp vốn tối đa bao nhiêu")
-    q_weight = {t: new.weight(t) for t in q.terms}
-    q_total = sum(q_weight.values())
-    q_string = " ".join(q.tokens)
     checked = 0
-    for idx in new.candidates(q):
-        prepared = new._prepared[idx]
-        _, phrasing, _ = new._score(prepared, q_weight, q_total, q_string)
-        scores = []
-        for p in prepared.phrasings:
-            matched = sum(w for t, w in q_weight.items() if t in p.terms)
-            recall, precision = matched / q_total, min(1.0, matched / p.total)
-            similarity = fuzz.token_set_ratio(q_string, p.text) / 100
-            ratio = fuzz.ratio(q_string, p.text) / 100
-            scores.append(0.45 * recall + 0.2 * precision + 0.2 * similarity + 0.15 * ratio)
-        if max(scores) > 0:
-            assert phrasing == prepared.phrasings[scores.index(max(scores))].text
-            checked += 1
-    assert checked > 10
+    for text, _ in QUESTIONS[:80]:
+        query = new.parse(text)
+        q = _QueryWeights.of(query, new.weight)
+        for idx in new.candidates(query):
+            bounds = _Bounds.of(new._prepared[idx], q, q.matched(new._prepared[idx].union) / q.total)
+            best, phrasing = bounds.best(q)
+            scores = []
+            for p in new._prepared[idx].phrasings:
+                matched = sum(w for t, w in q.weight.items() if t in p.terms)
+                recall, precision = matched / q.total, min(1.0, matched / p.total)
+                similarity = fuzz.token_set_ratio(q.text, p.text) / 100
+                ratio = fuzz.ratio(q.text, p.text) / 100
+                scores.append(0.45 * recall + 0.2 * precision + 0.2 * similarity + 0.15 * ratio)
+            assert all(score <= bound for score, (bound, *_) in zip(scores, sorted(bounds.rows, key=lambda r: r[1]),
+                                                                      strict=True))
+            if max(scores) > 0:
+                assert best == max(scores)
+                assert phrasing == new._prepared[idx].phrasings[scores.index(max(scores))].text
+                checked += 1
+    assert checked > 500
+
+
+def test_search_stops_early_without_changing_the_top(pair):
+    """With a small limit most candidates are never fully scored; the first results must still be those
+    of scoring them all (the reference scores them all)."""
+    new, old = pair
+    for text, province in QUESTIONS[::5]:
+        for limit in (1, 3, 6):
+            assert new.search(text, province, limit=limit) == old.search(text, province, limit=limit), text

@@ -1,0 +1,78 @@
+"""`python -m bench [STAGE ...]`: figures with targets, PASS/FAIL, and the command that measures each.
+
+Stages: search (latency and index build, shipped size and 10x), messages (engine + SQLite in one
+process), web (`htx-bot run` start-up, HTTP throughput, peak memory), accuracy (engine vs baselines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import accuracy, speed, web  # noqa: E402
+from bench.report import Figure, show  # noqa: E402
+from bot.config import Config  # noqa: E402
+from bot.db import Store  # noqa: E402
+from bot.engine import Engine  # noqa: E402
+from bot.evaluate import read_cases  # noqa: E402
+from bot.kb.loader import load  # noqa: E402
+
+STAGES = ("search", "messages", "web", "accuracy")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stages", nargs="*", metavar="STAGE", help=f"any of {', '.join(STAGES)} (default: all)")
+    parser.add_argument("--rounds", type=int, default=3, help="passes over the questions for search latency")
+    parser.add_argument("--factor", type=int, default=10, help="size of the synthetic knowledge base")
+    args = parser.parse_args()
+    stages = args.stages or list(STAGES)
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        parser.error(f"unknown stage {', '.join(sorted(unknown))}; stages: {', '.join(STAGES)}")
+
+    start = time.perf_counter()
+    kb = load()
+    print(f"knowledge base: {len(kb.entries)} entries, loaded in {time.perf_counter() - start:.2f} s; "
+          f"python {sys.version.split()[0]}", flush=True)
+    cases = [c for path in accuracy.question_sets() for c in read_cases(path)]
+    questions = [(c.q, c.province) for c in cases]
+    print(f"questions: {len(questions)} from {len(accuracy.question_sets())} files", flush=True)
+
+    figures: list[Figure] = []
+    if "search" in stages:
+        found = speed.search_figures(kb, questions, args.factor, args.rounds)
+        show(found)
+        figures += found
+    if "messages" in stages:
+        found = [speed.messages_per_second(kb, questions)]
+        show(found)
+        figures += found
+    if "web" in stages:
+        found = web.startup_and_http([q for q, _ in questions])
+        show(found)
+        figures += found
+    if "accuracy" in stages:
+        engine = Engine(kb, Store(":memory:"), Config())
+        lines, found = accuracy.compare(kb, engine)
+        print("\n".join(lines), flush=True)
+        show(found)
+        figures += found
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"(this bench process peaked at {own:.0f} MB, baselines and the {args.factor}x index included)")
+    failed = [f for f in figures if f.verdict == "FAIL"]
+    print(f"\n{len(figures) - len(failed)} figures met their targets or have none; {len(failed)} FAIL"
+          + "".join(f"\n  FAIL: {f.name}" for f in failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
