@@ -114,6 +114,7 @@ class _Prepared:
     index: int  # in Searcher.items
     phrasings: tuple[_Phrasing, ...]
     union: frozenset[str]
+    postings: dict[str, tuple[int, ...]]  # term → the phrasings (indices, in order) that have it
 
 
 class Searcher:
@@ -206,12 +207,15 @@ class Searcher:
     def _prepare(self, index: int, item: Item) -> _Prepared:
         phrasings = []
         union: set[str] = set()
-        for p in item.phrasings:
+        postings: dict[str, list[int]] = {}
+        for n, p in enumerate(item.phrasings):
             p_terms = _terms(p)
             union |= p_terms
             total = sum(self._weights[t] for t in p_terms) or 1.0
             phrasings.append(_Phrasing(frozenset(p_terms), total, " ".join(p)))
-        return _Prepared(index, tuple(phrasings), frozenset(union))
+            for t in p_terms:
+                postings.setdefault(t, []).append(n)
+        return _Prepared(index, tuple(phrasings), frozenset(union), {t: tuple(ns) for t, ns in postings.items()})
 
     # --- query --------------------------------------------------------------------------------------
 
@@ -394,25 +398,26 @@ class Searcher:
         q = _QueryWeights.of(query, self.weight)
         # First bound, from the item's words alone: a phrasing matches at most what the whole item
         # matches (recall ≤ item recall), precision and both fuzzy scores are at most 1.
-        pending: list[tuple[float, int, int, float]] = []
+        pending: list[tuple[float, int, int, float, list[str]]] = []
         for position, idx in enumerate(self.candidates(query)):
             item = self.items[idx]
             if item.province and item.province not in scope:
                 continue
-            item_recall = q.matched(self._prepared[idx].union) / q.total
+            common = q.ordered(self._prepared[idx].union)
+            item_recall = _total(q, common) / q.total
             ceiling = 0.85 * (0.45 * item_recall + 0.2 + 0.2 + 0.15) + 0.15 * item_recall + 1e-9
             if item.province:
                 ceiling = min(1.0, ceiling + 0.04)
-            pending.append((ceiling, position, idx, item_recall))
+            pending.append((ceiling, position, idx, item_recall, common))
         pending.sort(key=lambda p: -p[0])
         scored: list[tuple[int, Candidate]] = []
         best_by_key: dict[tuple[str, str], float] = {}
         floor = -1.0  # the limit-th best score so far, over distinct results
-        for ceiling, position, idx, item_recall in pending:
+        for ceiling, position, idx, item_recall, common in pending:
             if floor > round(ceiling, 4):
                 break
             item = self.items[idx]
-            bounds = _Bounds.of(self._prepared[idx], q, item_recall)
+            bounds = _Bounds.of(self._prepared[idx], q, common, item_recall)
             tight = bounds.ceiling
             if item.province:
                 tight = min(1.0, tight + 0.04)
@@ -449,49 +454,60 @@ class _QueryWeights:
         rank = {t: i for i, t in enumerate(q_weight)}
         return cls(q_weight, sum(q_weight.values()) or 1.0, " ".join(query.tokens), rank)
 
-    def matched(self, terms: frozenset[str]) -> float:
-        """Total weight of the question's terms among `terms`, added up in the question's term order
-        (float sums depend on order, and scores are compared to the fourth decimal)."""
+    def ordered(self, terms: frozenset[str]) -> list[str]:
+        """The question's terms among `terms`, in the question's term order."""
         common = self.weight.keys() & terms
-        if not common:
-            return 0
-        if len(common) == 1:
-            for term in common:
-                return 0 + self.weight[term]
-        weight = self.weight
-        return sum([weight[t] for t in sorted(common, key=self.rank.__getitem__)])
+        return sorted(common, key=self.rank.__getitem__) if len(common) > 1 else list(common)
+
+    def matched(self, terms: frozenset[str]) -> float:
+        """Total weight of the question's terms among `terms`."""
+        return _total(self, self.ordered(terms))
+
+
+def _total(q: _QueryWeights, terms: list[str]) -> float:
+    """Weights added up in the question's term order, as the scorer always has (float sums depend on
+    order, and scores are compared to the fourth decimal)."""
+    return sum([q.weight[t] for t in terms])
 
 
 @dataclass
 class _Bounds:
-    """One candidate item's phrasings with their word-overlap parts of the score, and upper bounds."""
+    """One candidate item's phrasings that share words with the question, with their word-overlap parts
+    of the score and an upper bound of the whole score; phrasings sharing no word come last."""
 
-    item_index: int
     item: _Prepared
     rows: list[tuple[float, int, float, float]]  # (bound, phrasing index, recall, precision), best bound first
     item_recall: float
+    q_length: int
 
     @classmethod
-    def of(cls, item: _Prepared, q: _QueryWeights, item_recall: float) -> _Bounds:
+    def of(cls, item: _Prepared, q: _QueryWeights, common: list[str], item_recall: float) -> _Bounds:
+        shared: dict[int, list[float]] = {}
+        for t in common:  # in question order, so each phrasing's weights are listed in that order
+            w = q.weight[t]
+            for n in item.postings[t]:
+                if n in shared:
+                    shared[n].append(w)
+                else:
+                    shared[n] = [w]
         rows = []
         q_length = len(q.text)
-        for n, p in enumerate(item.phrasings):
-            matched = q.matched(p.terms)
+        for n, weights in shared.items():
+            p = item.phrasings[n]
+            matched = sum(weights)
             recall = matched / q.total
             precision = min(1.0, matched / p.total)
-            # token_set_ratio is at most 1; ratio at most 2·min(len)/(len + len), as an insertion/deletion
-            # distance is at least the difference in length.
-            lengths = q_length + len(p.text)
-            ratio_ceiling = 2 * min(q_length, len(p.text)) / lengths if lengths else 1.0
-            bound = 0.45 * recall + 0.2 * precision + 0.2 + 0.15 * ratio_ceiling + 1e-9
+            bound = 0.45 * recall + 0.2 * precision + 0.2 + 0.15 * _ratio_ceiling(q_length, len(p.text)) + 1e-9
             rows.append((bound, n, recall, precision))
         rows.sort(key=lambda r: -r[0])
-        return cls(item.index, item, rows, item_recall)
+        return cls(item, rows, item_recall, q_length)
 
     @property
     def ceiling(self) -> float:
-        """No score of this item can be higher (0.85 · best phrasing + 0.15 · item recall)."""
-        return 0.85 * (self.rows[0][0] if self.rows else 0.0) + 0.15 * self.item_recall + 1e-9
+        """No score of this item can be higher (0.85 · best phrasing + 0.15 · item recall); a phrasing
+        sharing no word scores at most 0.35."""
+        best = max(self.rows[0][0] if self.rows else 0.0, 0.35 + 1e-9)
+        return 0.85 * best + 0.15 * self.item_recall + 1e-9
 
     def best(self, q: _QueryWeights) -> tuple[float, str]:
         """The best phrasing's score and text; of equal scores, the first phrasing's."""
@@ -499,13 +515,31 @@ class _Bounds:
         for bound, n, recall, precision in self.rows:
             if bound < best:
                 break
-            text = self.item.phrasings[n].text
-            similarity = fuzz.token_set_ratio(q.text, text) / 100
-            ratio = fuzz.ratio(q.text, text) / 100
-            score = 0.45 * recall + 0.2 * precision + 0.2 * similarity + 0.15 * ratio
-            if score > best or (score == best and 0 <= n < best_n):
-                best, best_n, best_text = score, n, text
+            best, best_n, best_text = _better(q, self.item.phrasings[n].text, n, recall, precision,
+                                              best, best_n, best_text)
+        if best <= 0.35 + 1e-9:
+            seen = {n for _, n, _, _ in self.rows}
+            for n, p in enumerate(self.item.phrasings):
+                if n not in seen and 0.2 + 0.15 * _ratio_ceiling(self.q_length, len(p.text)) + 1e-9 >= best:
+                    best, best_n, best_text = _better(q, p.text, n, 0.0, 0.0, best, best_n, best_text)
         return best, best_text
+
+
+def _ratio_ceiling(a: int, b: int) -> float:
+    """fuzz.ratio / 100 is at most 2·min/(a + b): an insertion/deletion distance is at least the difference
+    in length."""
+    return 2 * min(a, b) / (a + b) if a + b else 1.0
+
+
+def _better(q: _QueryWeights, text: str, n: int, recall: float, precision: float,
+            best: float, best_n: int, best_text: str) -> tuple[float, int, str]:
+    """Phrasing `n` scored in full; it replaces the best so far if higher, or equal and earlier."""
+    similarity = fuzz.token_set_ratio(q.text, text) / 100
+    ratio = fuzz.ratio(q.text, text) / 100
+    score = 0.45 * recall + 0.2 * precision + 0.2 * similarity + 0.15 * ratio
+    if score > best or (score == best and 0 <= n < best_n):
+        return score, n, text
+    return best, best_n, best_text
 
 
 def sum_in_order(row: int, lists: list[dict[int, float]]) -> float:
