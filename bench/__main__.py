@@ -7,6 +7,7 @@ process), web (`htx-bot run` start-up, HTTP throughput, peak memory), accuracy (
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -39,6 +40,7 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown stage {', '.join(sorted(unknown))}; stages: {', '.join(STAGES)}")
 
+    print(_load_line("at start"), flush=True)
     start = time.perf_counter()
     kb = load()
     print(f"knowledge base: {len(kb.entries)} entries, loaded in {time.perf_counter() - start:.2f} s; "
@@ -53,7 +55,7 @@ def main() -> int:
         show(found)
         figures += found
     if "messages" in stages:
-        found = [speed.messages_per_second(kb, questions)]
+        found = speed.messages_per_second(kb, questions)
         show(found)
         figures += found
     if "web" in stages:
@@ -66,12 +68,21 @@ def main() -> int:
         print("\n".join(lines), flush=True)
         show(found)
         figures += found
+    print(_load_line("at the end"))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"(this bench process peaked at {own:.0f} MB, baselines and the {args.factor}x index included)")
     failed = [f for f in figures if f.verdict == "FAIL"]
     print(f"\n{len(figures) - len(failed)} figures met their targets or have none; {len(failed)} FAIL"
           + "".join(f"\n  FAIL: {f.name}" for f in failed))
     return 1 if failed else 0
+
+
+def _load_line(when: str) -> str:
+    """Wall-clock figures mean little on a machine busy with other work: say how busy it was."""
+    load1 = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    note = "" if load1 < cores else "  (busy: other processes compete for the cores, wall-clock figures suffer)"
+    return f"load average {when}: {load1:.2f} on {cores} cores{note}"
 
 
 if __name__ == "__main__":

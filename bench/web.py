@@ -116,11 +116,14 @@ def startup_and_http(texts: Sequence[str], clients: int = 16, count: int = 2000,
     figures = []
     with tempfile.TemporaryDirectory() as tmp:
         startup = []
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         for i in range(starts):
             folder = Path(tmp) / f"start{i}"
             folder.mkdir()
             with running_bot(folder) as (_url, elapsed, _proc):
                 startup.append(elapsed)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        startup_cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / starts
         folder = Path(tmp) / "load"
         folder.mkdir()
         with running_bot(folder) as (url, _elapsed, _proc):
@@ -130,6 +133,7 @@ def startup_and_http(texts: Sequence[str], clients: int = 16, count: int = 2000,
     rate = sent / elapsed
     figures.append(Figure("start-up, htx-bot run until /healthz (median)", percentile(startup, 50), "s", "web",
                           at_most=1.5))
+    figures.append(Figure("  CPU of one start (up to /healthz and stop)", startup_cpu, "s", "web"))
     figures.append(Figure(f"HTTP /api/message, {clients} clients, {sent} requests", rate, "req/s", "web",
                           at_least=250.0 if errors == 0 and stored == sent else float("inf")))
     figures.append(Figure("HTTP request latency p50", percentile(times, 50), "ms", "web"))
