@@ -17,7 +17,8 @@ import sqlite_utils
 from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase
-from bot.search import Candidate, Item, Query, Searcher, _Bounds, _dedupe, _QueryWeights, _terms
+from bot.search import Candidate, Item, Query, Searcher, _dedupe
+from bot.search_score import Bounds, QueryWeights, terms_of
 from bot.textnorm import fold
 
 TESTS = Path(__file__).parent
@@ -71,7 +72,7 @@ class ReferenceSearcher(Searcher):
         union: set[str] = set()
         best, best_phrasing = 0.0, ""
         for p in item.phrasings:
-            p_terms = _terms(p)
+            p_terms = terms_of(p)
             union |= p_terms
             matched = sum(w for t, w in q_weight.items() if t in p_terms)
             recall = matched / q_total
@@ -145,10 +146,10 @@ def test_pruned_scoring_reports_the_first_best_phrasing(pair):
     checked = 0
     for text, _ in QUESTIONS[:80]:
         query = new.parse(text)
-        q = _QueryWeights.of(query, new.weight)
+        q = QueryWeights.of(query.terms, query.tokens, new.weight)
         for idx in new.candidates(query):
             union = new._prepared[idx].union
-            bounds = _Bounds.of(new._prepared[idx], q, q.ordered(union), q.matched(union) / q.total)
+            bounds = Bounds.of(new._prepared[idx], q, q.ordered(union), q.matched(union) / q.total)
             best, phrasing = bounds.best(q)
             scores = []
             for p in new._prepared[idx].phrasings:

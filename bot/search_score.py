@@ -1,0 +1,169 @@
+"""Scoring a question against candidate items, with everything about a phrasing that does not depend on
+the question computed once, at index time.
+
+An item's score is 0.85 × its best phrasing's score + 0.15 × the share of the question's weight the
+whole item covers. A phrasing's score is 0.45 × recall + 0.2 × precision (IDF-weighted overlap of
+words and word pairs) + 0.2 × token_set_ratio + 0.15 × ratio (rapidfuzz, which forgives typos and
+word order). Word overlap is cheap and the fuzzy scores are not, so phrasings are tried best upper
+bound first (their overlap with the best fuzzy scores they could have), and those that cannot win are
+never fuzzy-scored.
+
+Sums of weights are always added in the question's term order: float sums depend on order, and the
+scores must stay those of the plain algorithm to the last digit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+# A phrasing sharing no word with the question scores at most this (both fuzzy scores perfect).
+NO_SHARED_WORD_CEILING = 0.2 + 0.15 + 1e-9
+
+
+def bigrams(toks: Sequence[str]) -> list[str]:
+    return [f"{a}_{b}" for a, b in zip(toks, toks[1:], strict=False)]
+
+
+def terms_of(toks: Sequence[str]) -> set[str]:
+    """A phrasing's or question's terms: its words and word pairs."""
+    return set(toks) | set(bigrams(toks))
+
+
+@dataclass(frozen=True)
+class Phrasing:
+    """One phrasing as scoring sees it, prepared at index time."""
+
+    terms: frozenset[str]
+    total: float  # sum of the weights of `terms`, or 1.0 when that is zero
+    text: str  # tokens joined by spaces, as the fuzzy scorers compare them
+
+
+@dataclass(frozen=True)
+class PreparedItem:
+    """An item's phrasings and the union of their terms."""
+
+    index: int  # in Searcher.items
+    phrasings: tuple[Phrasing, ...]
+    union: frozenset[str]
+    postings: dict[str, tuple[int, ...]]  # term → the phrasings (indices, in order) that have it
+
+
+def prepare(index: int, phrasings: Iterable[Sequence[str]], weights: dict[str, float]) -> PreparedItem:
+    """An item's phrasings (token lists) with their term sets, weight totals and joined texts."""
+    prepared = []
+    union: set[str] = set()
+    postings: dict[str, list[int]] = {}
+    for n, p in enumerate(phrasings):
+        p_terms = terms_of(p)
+        union |= p_terms
+        weight_total = sum(weights[t] for t in p_terms) or 1.0
+        prepared.append(Phrasing(frozenset(p_terms), weight_total, " ".join(p)))
+        for t in p_terms:
+            postings.setdefault(t, []).append(n)
+    return PreparedItem(index, tuple(prepared), frozenset(union), {t: tuple(ns) for t, ns in postings.items()})
+
+
+@dataclass(frozen=True)
+class QueryWeights:
+    """What scoring needs of the question: its terms' weights in term order, their total, its text."""
+
+    weight: dict[str, float]
+    total: float
+    text: str
+    rank: dict[str, int]  # a term's place in `weight`
+
+    @classmethod
+    def of(cls, terms: Iterable[str], tokens: Sequence[str], weight: Callable[[str], float]) -> QueryWeights:
+        q_weight = {t: weight(t) for t in terms}
+        rank = {t: i for i, t in enumerate(q_weight)}
+        return cls(q_weight, sum(q_weight.values()) or 1.0, " ".join(tokens), rank)
+
+    def ordered(self, terms: frozenset[str]) -> list[str]:
+        """The question's terms among `terms`, in the question's term order."""
+        common = self.weight.keys() & terms
+        return sorted(common, key=self.rank.__getitem__) if len(common) > 1 else list(common)
+
+    def matched(self, terms: frozenset[str]) -> float:
+        """Total weight of the question's terms among `terms`."""
+        return total(self, self.ordered(terms))
+
+
+def total(q: QueryWeights, terms: list[str]) -> float:
+    """Weights added up in the question's term order, as the scorer always has (float sums depend on
+    order, and scores are compared to the fourth decimal)."""
+    return sum([q.weight[t] for t in terms])
+
+
+@dataclass
+class Bounds:
+    """One candidate item's phrasings that share words with the question, with their word-overlap parts
+    of the score and an upper bound of the whole score; phrasings sharing no word come last."""
+
+    item: PreparedItem
+    rows: list[tuple[float, int, float, float]]  # (bound, phrasing index, recall, precision), best bound first
+    item_recall: float
+    q_length: int
+
+    @classmethod
+    def of(cls, item: PreparedItem, q: QueryWeights, common: list[str], item_recall: float) -> Bounds:
+        shared: dict[int, list[float]] = {}
+        for t in common:  # in question order, so each phrasing's weights are listed in that order
+            w = q.weight[t]
+            for n in item.postings[t]:
+                if n in shared:
+                    shared[n].append(w)
+                else:
+                    shared[n] = [w]
+        rows = []
+        q_length = len(q.text)
+        for n, weights in shared.items():
+            p = item.phrasings[n]
+            matched = sum(weights)
+            recall = matched / q.total
+            precision = min(1.0, matched / p.total)
+            bound = 0.45 * recall + 0.2 * precision + 0.2 + 0.15 * _ratio_ceiling(q_length, len(p.text)) + 1e-9
+            rows.append((bound, n, recall, precision))
+        rows.sort(key=lambda r: -r[0])
+        return cls(item, rows, item_recall, q_length)
+
+    @property
+    def ceiling(self) -> float:
+        """No score of this item can be higher (0.85 · best phrasing + 0.15 · item recall); a phrasing
+        sharing no word scores at most 0.35."""
+        best = max(self.rows[0][0] if self.rows else 0.0, NO_SHARED_WORD_CEILING)
+        return 0.85 * best + 0.15 * self.item_recall + 1e-9
+
+    def best(self, q: QueryWeights) -> tuple[float, str]:
+        """The best phrasing's score and text; of equal scores, the first phrasing's."""
+        best, best_n, best_text = 0.0, -1, ""
+        for bound, n, recall, precision in self.rows:
+            if bound < best:
+                break
+            best, best_n, best_text = _better(q, self.item.phrasings[n].text, n, recall, precision,
+                                              best, best_n, best_text)
+        if best <= NO_SHARED_WORD_CEILING:
+            seen = {n for _, n, _, _ in self.rows}
+            for n, p in enumerate(self.item.phrasings):
+                if n not in seen and 0.2 + 0.15 * _ratio_ceiling(self.q_length, len(p.text)) + 1e-9 >= best:
+                    best, best_n, best_text = _better(q, p.text, n, 0.0, 0.0, best, best_n, best_text)
+        return best, best_text
+
+
+def _ratio_ceiling(a: int, b: int) -> float:
+    """fuzz.ratio / 100 is at most 2·min/(a + b): an insertion/deletion distance is at least the difference
+    in length."""
+    return 2 * min(a, b) / (a + b) if a + b else 1.0
+
+
+def _better(q: QueryWeights, text: str, n: int, recall: float, precision: float,
+            best: float, best_n: int, best_text: str) -> tuple[float, int, str]:
+    """Phrasing `n` scored in full; it replaces the best so far if higher, or equal and earlier."""
+    similarity = fuzz.token_set_ratio(q.text, text) / 100
+    ratio = fuzz.ratio(q.text, text) / 100
+    score = 0.45 * recall + 0.2 * precision + 0.2 * similarity + 0.15 * ratio
+    if score > best or (score == best and 0 <= n < best_n):
+        return score, n, text
+    return best, best_n, best_text
