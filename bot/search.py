@@ -118,10 +118,11 @@ class Searcher:
         ]
         self._other_subjects = [_Phrase.of(p) for p in self.other_subjects]
         self._cooperative_terms = [_Phrase.of(p) for p in self.cooperative_terms]
-        self._build_statistics()
+        terms = [[terms_of(p) for p in item.phrasings] for item in self.items]
+        self._build_statistics(terms)
         self._known = frozenset(self.vocabulary)
         weights = {t: self.weight(t) for t in self.idf}
-        self._prepared = [prepare(i, item.phrasings, weights) for i, item in enumerate(self.items)]
+        self._prepared = [prepare(i, item.phrasings, terms[i], weights) for i, item in enumerate(self.items)]
         self._index = Bm25Index([(i, p) for i, item in enumerate(self.items) for p in item.phrasings])
 
     # --- index ------------------------------------------------------------------------------------
@@ -134,13 +135,11 @@ class Searcher:
             phrasings.append(tuple(t for k in keywords for t in k))
         self.items.append(Item(kind, key, fold(province) if province else None, tuple(p for p in phrasings if p)))
 
-    def _build_statistics(self) -> None:
+    def _build_statistics(self, terms: list[list[set[str]]]) -> None:
+        """Document frequencies, an item being the document; `terms` holds each phrasing's terms."""
         df: Counter = Counter()
-        for item in self.items:
-            seen: set[str] = set()
-            for p in item.phrasings:
-                seen |= terms_of(p)
-            df.update(seen)
+        for item_terms in terms:
+            df.update(set().union(*item_terms))
         n = max(len(self.items), 1)
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.max_idf = math.log(1 + n)

@@ -51,19 +51,18 @@ class PreparedItem:
     postings: dict[str, tuple[int, ...]]  # term → the phrasings (indices, in order) that have it
 
 
-def prepare(index: int, phrasings: Iterable[Sequence[str]], weights: dict[str, float]) -> PreparedItem:
-    """An item's phrasings (token lists) with their term sets, weight totals and joined texts."""
+def prepare(index: int, phrasings: Sequence[Sequence[str]], terms: Sequence[set[str]], weights: dict[str, float]
+            ) -> PreparedItem:
+    """An item's phrasings (token lists, and the term set of each) with their weight totals and texts."""
     prepared = []
-    union: set[str] = set()
     postings: dict[str, list[int]] = {}
-    for n, p in enumerate(phrasings):
-        p_terms = terms_of(p)
-        union |= p_terms
+    for n, (p, p_terms) in enumerate(zip(phrasings, terms, strict=True)):
         weight_total = sum(weights[t] for t in p_terms) or 1.0
         prepared.append(Phrasing(frozenset(p_terms), weight_total, " ".join(p)))
         for t in p_terms:
             postings.setdefault(t, []).append(n)
-    return PreparedItem(index, tuple(prepared), frozenset(union), {t: tuple(ns) for t, ns in postings.items()})
+    union = frozenset().union(*terms)
+    return PreparedItem(index, tuple(prepared), union, {t: tuple(ns) for t, ns in postings.items()})
 
 
 @dataclass(frozen=True)
