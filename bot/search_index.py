@@ -74,15 +74,19 @@ class Bm25Index:
         closed = False
         for i, term in enumerate(order):
             postings = self._postings[term]
-            if closed:
-                for row in partial:
-                    part = postings.get(row)
-                    if part is not None:
-                        partial[row] += part
-            else:
+            if not closed:
                 get = partial.get
                 for row, part in postings.items():
                     partial[row] = get(row, 0.0) + part
+            elif len(postings) < len(partial):
+                for row, part in postings.items():
+                    if row in partial:
+                        partial[row] += part
+            else:
+                for row in partial:
+                    found = postings.get(row)
+                    if found is not None:
+                        partial[row] += found
             if len(partial) <= limit:
                 continue
             reach = rest[i] * (1 + 1e-9) + 1e-9  # the most a row can still gain, with room for rounding
@@ -93,6 +97,7 @@ class Bm25Index:
                 closed = True
                 partial = {row: p for row, p in partial.items() if p + reach >= floor}
         return partial
+
 
 def sum_in_order(row: int, lists: list[dict[int, float]]) -> float:
     """A row's BM25 score: its contributions added in query order, as FTS5 adds them."""
