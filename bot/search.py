@@ -29,7 +29,7 @@ from rapidfuzz.distance import OSA
 
 from bot.kb.model import KnowledgeBase
 from bot.search_index import Bm25Index
-from bot.search_score import NO_SHARED_WORD_CEILING, Bounds, QueryWeights, prepare, terms_of, total
+from bot.search_score import Bounds, QueryWeights, prepare, terms_of, total
 from bot.textnorm import Normalizer, Token, fold, tokens, toned_tokens
 
 ENTRY, INTENT, OUT_OF_SCOPE = "entry", "intent", "out_of_scope"
@@ -281,16 +281,18 @@ class Searcher:
             return []
         scope = {fold(p) for p in self.kb.province_scope(province)} | self.provinces_named(text)
         q = QueryWeights.of(query.terms, query.tokens, self.weight)
-        # First bound, from the item's words alone: a phrasing matches at most what the whole item
-        # matches (recall ≤ item recall), precision and both fuzzy scores are at most 1.
+        # First bound, from the item's words alone (no per-phrasing work), to try the likeliest first.
+        q_length = len(q.text)
         pending: list[tuple[float, int, int, float, list[str]]] = []
         for position, idx in enumerate(self.candidates(query)):
             item = self.items[idx]
             if item.province and item.province not in scope:
                 continue
-            common = q.ordered(self._prepared[idx].union)
-            item_recall = total(q, common) / q.total
-            ceiling = 0.85 * (0.45 * item_recall + 0.2 + NO_SHARED_WORD_CEILING) + 0.15 * item_recall + 1e-9
+            prepared = self._prepared[idx]
+            common = q.ordered(prepared.union)
+            matched = total(q, common)
+            item_recall = matched / q.total
+            ceiling = prepared.ceiling(matched, item_recall, q_length)
             if item.province:
                 ceiling = min(1.0, ceiling + 0.04)
             pending.append((ceiling, position, idx, item_recall, common))

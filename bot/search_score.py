@@ -49,6 +49,18 @@ class PreparedItem:
     phrasings: tuple[Phrasing, ...]
     union: frozenset[str]
     postings: dict[str, tuple[int, ...]]  # term → the phrasings (indices, in order) that have it
+    min_total: float  # the smallest phrasing weight total
+    lengths: tuple[int, int]  # the shortest and longest phrasing text
+
+    def ceiling(self, matched: float, item_recall: float, q_length: int) -> float:
+        """No score of this item can be higher, from what the whole item shares with the question: a
+        phrasing's recall is at most the item's, its precision at most `matched` over the smallest
+        phrasing total, its ratio at most the length ceiling at the phrasing length closest to the
+        question's, and its token_set_ratio at most 1."""
+        precision = min(1.0, matched / self.min_total)
+        closest = min(max(q_length, self.lengths[0]), self.lengths[1])
+        best = 0.45 * item_recall + 0.2 * precision + 0.2 + 0.15 * _ratio_ceiling(q_length, closest) + 1e-9
+        return 0.85 * max(best, NO_SHARED_WORD_CEILING) + 0.15 * item_recall + 1e-9
 
 
 def prepare(index: int, phrasings: Sequence[Sequence[str]], terms: Sequence[set[str]], weights: dict[str, float]
@@ -62,7 +74,9 @@ def prepare(index: int, phrasings: Sequence[Sequence[str]], terms: Sequence[set[
         for t in p_terms:
             postings.setdefault(t, []).append(n)
     union = frozenset().union(*terms)
-    return PreparedItem(index, tuple(prepared), union, {t: tuple(ns) for t, ns in postings.items()})
+    lengths = [len(p.text) for p in prepared] or [0]
+    return PreparedItem(index, tuple(prepared), union, {t: tuple(ns) for t, ns in postings.items()},
+                        min((p.total for p in prepared), default=1.0), (min(lengths), max(lengths)))
 
 
 @dataclass(frozen=True)
