@@ -122,7 +122,8 @@ class Searcher:
         self._build_statistics(terms)
         self._known = frozenset(self.vocabulary)
         weights = {t: self.weight(t) for t in self.idf}
-        self._prepared = [prepare(i, item.phrasings, terms[i], weights) for i, item in enumerate(self.items)]
+        self._prepared = [prepare(item.phrasings, item_terms, weights)
+                          for item, item_terms in zip(self.items, terms, strict=True)]
         self._index = Bm25Index([(i, p) for i, item in enumerate(self.items) for p in item.phrasings])
 
     # --- index ------------------------------------------------------------------------------------

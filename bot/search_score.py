@@ -45,7 +45,6 @@ class Phrasing:
 class PreparedItem:
     """An item's phrasings and the union of their terms."""
 
-    index: int  # in Searcher.items
     phrasings: tuple[Phrasing, ...]
     union: frozenset[str]
     postings: dict[str, tuple[int, ...]]  # term → the phrasings (indices, in order) that have it
@@ -63,7 +62,7 @@ class PreparedItem:
         return 0.85 * max(best, NO_SHARED_WORD_CEILING) + 0.15 * item_recall + 1e-9
 
 
-def prepare(index: int, phrasings: Sequence[Sequence[str]], terms: Sequence[set[str]], weights: dict[str, float]
+def prepare(phrasings: Sequence[Sequence[str]], terms: Sequence[set[str]], weights: dict[str, float]
             ) -> PreparedItem:
     """An item's phrasings (token lists, and the term set of each) with their weight totals and texts."""
     prepared = []
@@ -75,7 +74,7 @@ def prepare(index: int, phrasings: Sequence[Sequence[str]], terms: Sequence[set[
             postings.setdefault(t, []).append(n)
     union = frozenset().union(*terms)
     lengths = [len(p.text) for p in prepared] or [0]
-    return PreparedItem(index, tuple(prepared), union, {t: tuple(ns) for t, ns in postings.items()},
+    return PreparedItem(tuple(prepared), union, {t: tuple(ns) for t, ns in postings.items()},
                         min((p.total for p in prepared), default=1.0), (min(lengths), max(lengths)))
 
 
@@ -98,10 +97,6 @@ class QueryWeights:
         """The question's terms among `terms`, in the question's term order."""
         common = self.weight.keys() & terms
         return sorted(common, key=self.rank.__getitem__) if len(common) > 1 else list(common)
-
-    def matched(self, terms: frozenset[str]) -> float:
-        """Total weight of the question's terms among `terms`."""
-        return total(self, self.ordered(terms))
 
 
 def total(q: QueryWeights, terms: list[str]) -> float:

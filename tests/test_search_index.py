@@ -19,7 +19,7 @@ from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase
 from bot.search import Candidate, Item, Query, Searcher, _dedupe
-from bot.search_score import Bounds, QueryWeights, terms_of
+from bot.search_score import Bounds, QueryWeights, terms_of, total
 from bot.textnorm import fold
 
 TESTS = Path(__file__).parent
@@ -156,7 +156,8 @@ def test_pruned_scoring_reports_the_first_best_phrasing(pair):
         q = QueryWeights.of(query.terms, query.tokens, new.weight)
         for idx in new.candidates(query):
             union = new._prepared[idx].union
-            bounds = Bounds.of(new._prepared[idx], q, q.ordered(union), q.matched(union) / q.total)
+            common = q.ordered(union)
+            bounds = Bounds.of(new._prepared[idx], q, common, total(q, common) / q.total)
             best, phrasing = bounds.best(q)
             scores = []
             for p in new._prepared[idx].phrasings:
