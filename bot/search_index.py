@@ -27,21 +27,20 @@ class Bm25Index:
         n_rows = len(rows)
         tf: dict[str, list[tuple[int, int]]] = {}
         for row, (_, p) in enumerate(rows, start=1):
-            for term, count in Counter(p).items():
+            counts = Counter(p).items() if len(set(p)) < len(p) else ((term, 1) for term in p)
+            for term, count in counts:
                 tf.setdefault(term, []).append((row, count))
         avgdl = sum(lengths) / n_rows if n_rows else 0.0
         # FTS5: idf = log((N - hits + 0.5) / (hits + 0.5)), at least 1e-6; a row's score for a term is
-        # idf * (f * (k1 + 1)) / (f + k1 * (1 - b + b * D / avgdl)).
+        # idf * (f * (k1 + 1)) / (f + k1 * (1 - b + b * D / avgdl)), the length part the same for every term.
+        norm = [0.0] + [K1 * (1 - B + B * d / avgdl) for d in lengths]
         self._postings: dict[str, dict[int, float]] = {}
         self._ceiling: dict[str, float] = {}  # a term's largest contribution to any row
         for term, hits in tf.items():
             idf = math.log((n_rows - len(hits) + 0.5) / (len(hits) + 0.5))
             if idf <= 0.0:
                 idf = 1e-6
-            postings = {
-                row: idf * ((f * (K1 + 1.0)) / (f + K1 * (1 - B + B * lengths[row - 1] / avgdl)))
-                for row, f in hits
-            }
+            postings = {row: idf * ((f * (K1 + 1.0)) / (f + norm[row])) for row, f in hits}
             self._postings[term] = postings
             self._ceiling[term] = max(postings.values())
 

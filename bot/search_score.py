@@ -15,7 +15,8 @@ scores must stay those of the plain algorithm to the last digit.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
@@ -36,7 +37,7 @@ def terms_of(toks: Sequence[str]) -> set[str]:
 class Phrasing:
     """One phrasing as scoring sees it, prepared at index time."""
 
-    terms: frozenset[str]
+    terms: AbstractSet[str]  # never changed after the index is built
     total: float  # sum of the weights of `terms`, or 1.0 when that is zero
     text: str  # tokens joined by spaces, as the fuzzy scorers compare them
 
@@ -47,9 +48,20 @@ class PreparedItem:
 
     phrasings: tuple[Phrasing, ...]
     union: frozenset[str]
-    postings: dict[str, tuple[int, ...]]  # term → the phrasings (indices, in order) that have it
     min_total: float  # the smallest phrasing weight total
     lengths: tuple[int, int]  # the shortest and longest phrasing text
+    _postings: dict[str, list[int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def postings(self) -> dict[str, list[int]]:
+        """Term → the phrasings (indices, in order) that have it. Built the first time the item is a
+        candidate: most items never are for a given run, and building all of them slowed the index build."""
+        if not self._postings and self.phrasings:
+            postings: dict[str, list[int]] = {}
+            for n, p in enumerate(self.phrasings):
+                for t in p.terms:
+                    postings.setdefault(t, []).append(n)
+            self._postings.update(postings)  # filled in one step: a concurrent reader sees all or nothing
+        return self._postings
 
     def ceiling(self, matched: float, item_recall: float, q_length: int) -> float:
         """No score of this item can be higher, from what the whole item shares with the question: a
@@ -65,17 +77,14 @@ class PreparedItem:
 def prepare(phrasings: Sequence[Sequence[str]], terms: Sequence[set[str]], weights: dict[str, float]
             ) -> PreparedItem:
     """An item's phrasings (token lists, and the term set of each) with their weight totals and texts."""
-    prepared = []
-    postings: dict[str, list[int]] = {}
-    for n, (p, p_terms) in enumerate(zip(phrasings, terms, strict=True)):
-        weight_total = sum(weights[t] for t in p_terms) or 1.0
-        prepared.append(Phrasing(frozenset(p_terms), weight_total, " ".join(p)))
-        for t in p_terms:
-            postings.setdefault(t, []).append(n)
-    union = frozenset().union(*terms)
+    weight = weights.__getitem__
+    prepared = tuple(
+        Phrasing(p_terms, sum(map(weight, p_terms)) or 1.0, " ".join(p))
+        for p, p_terms in zip(phrasings, terms, strict=True)
+    )
     lengths = [len(p.text) for p in prepared] or [0]
-    return PreparedItem(tuple(prepared), union, {t: tuple(ns) for t, ns in postings.items()},
-                        min((p.total for p in prepared), default=1.0), (min(lengths), max(lengths)))
+    return PreparedItem(prepared, frozenset().union(*terms), min((p.total for p in prepared), default=1.0),
+                        (min(lengths), max(lengths)))
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,7 @@ class QueryWeights:
         rank = {t: i for i, t in enumerate(q_weight)}
         return cls(q_weight, sum(q_weight.values()) or 1.0, " ".join(tokens), rank)
 
-    def ordered(self, terms: frozenset[str]) -> list[str]:
+    def ordered(self, terms: AbstractSet[str]) -> list[str]:
         """The question's terms among `terms`, in the question's term order."""
         common = self.weight.keys() & terms
         return sorted(common, key=self.rank.__getitem__) if len(common) > 1 else list(common)
@@ -118,9 +127,10 @@ class Bounds:
     @classmethod
     def of(cls, item: PreparedItem, q: QueryWeights, common: list[str], item_recall: float) -> Bounds:
         shared: dict[int, list[float]] = {}
+        postings = item.postings()
         for t in common:  # in question order, so each phrasing's weights are listed in that order
             w = q.weight[t]
-            for n in item.postings[t]:
+            for n in postings[t]:
                 if n in shared:
                     shared[n].append(w)
                 else:
