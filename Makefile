@@ -48,8 +48,12 @@ eval-baseline: $(STAMP)
 kb-check: $(STAMP)
 	$(BIN)/htx-bot kb check
 
-bench: $(STAMP)
-	$(BIN)/python bench/search_bench.py
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,11 +1,12 @@
 """Vietnamese-aware search over entry and intent phrasings.
 
 Two stages, because each is good at one thing:
-1. SQLite FTS5 (built with sqlite-utils, in memory) over folded, abbreviation-expanded phrasings finds
-   candidates fast and scales with the knowledge base.
-2. A re-ranker scores each candidate item against the question: IDF-weighted overlap of words and
-   word pairs (Vietnamese words are often two syllables, "thành viên", so pairs matter), plus
-   rapidfuzz similarity, which forgives typos and word order.
+1. BM25 over folded, abbreviation-expanded phrasings finds candidates fast (`bot.search_index`: an
+   in-memory inverted index that ranks as SQLite FTS5 did).
+2. A re-ranker scores each candidate item against the question (`bot.search_score`): IDF-weighted
+   overlap of words and word pairs (Vietnamese words are often two syllables, "thành viên", so pairs
+   matter), plus rapidfuzz similarity, which forgives typos and word order. What does not depend on
+   the question is computed when the index is built.
 
 Scores are in [0, 1]; the engine turns them into answer / clarify / unknown with thresholds from config.
 Typos are corrected only toward the knowledge base's own vocabulary, and only when the corrected
@@ -16,19 +17,20 @@ fix would turn "giá lúa" (rice price) into "giá luật".
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import re
-import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import sqlite_utils
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from bot.kb.model import KnowledgeBase
-from bot.textnorm import Normalizer, fold, tokens
+from bot.search_index import Bm25Index
+from bot.search_score import Bounds, QueryWeights, prepare, terms_of, total
+from bot.textnorm import Normalizer, Token, fold, tokens, toned_tokens
 
 ENTRY, INTENT, OUT_OF_SCOPE = "entry", "intent", "out_of_scope"
 STOPWORD_WEIGHT = 0.15
@@ -72,12 +74,16 @@ _LAW_MARKS = (
 )
 
 
-def _bigrams(toks: Sequence[str]) -> list[str]:
-    return [f"{a}_{b}" for a, b in zip(toks, toks[1:], strict=False)]
+@dataclass(frozen=True)
+class _Phrase:
+    """A phrase to find in messages, and its folded syllables: all of them must be present for it to match."""
 
+    text: str
+    syllables: frozenset[str]
 
-def _terms(toks: Sequence[str]) -> set[str]:
-    return set(toks) | set(_bigrams(toks))
+    @classmethod
+    def of(cls, text: str) -> _Phrase:
+        return cls(text, frozenset(fold(w) for w in toned_tokens(text)))
 
 
 class Searcher:
@@ -100,8 +106,25 @@ class Searcher:
         self.provincial = {e.province for e in kb.entries.values() if e.province}
         self.other_subjects = kb.other_subjects
         self.cooperative_terms = kb.cooperative_terms
-        self._build_statistics()
-        self._build_fts()
+        # Phrases tested against every message, with their folded syllables for a quick first test.
+        self._province_names = [
+            (fold(prov.name), [_Phrase.of(n) for n in (prov.name, *prov.aliases)])
+            for prov in kb.provinces.values()
+            if prov.name in self.provincial
+        ]
+        self._triggers = [
+            (intent.name, [[[_Phrase.of(p) for p in group] for group in groups] for groups in intent.triggers])
+            for intent in kb.intents.values()
+        ]
+        self._other_subjects = [_Phrase.of(p) for p in self.other_subjects]
+        self._cooperative_terms = [_Phrase.of(p) for p in self.cooperative_terms]
+        terms = [[terms_of(p) for p in item.phrasings] for item in self.items]
+        self._build_statistics(terms)
+        self._known = frozenset(self.vocabulary)
+        weights = {t: self.weight(t) for t in self.idf}
+        self._prepared = [prepare(item.phrasings, item_terms, weights)
+                          for item, item_terms in zip(self.items, terms, strict=True)]
+        self._index = Bm25Index([(i, p) for i, item in enumerate(self.items) for p in item.phrasings])
 
     # --- index ------------------------------------------------------------------------------------
 
@@ -113,31 +136,16 @@ class Searcher:
             phrasings.append(tuple(t for k in keywords for t in k))
         self.items.append(Item(kind, key, fold(province) if province else None, tuple(p for p in phrasings if p)))
 
-    def _build_statistics(self) -> None:
+    def _build_statistics(self, terms: list[list[set[str]]]) -> None:
+        """Document frequencies, an item being the document; `terms` holds each phrasing's terms."""
         df: Counter = Counter()
-        for item in self.items:
-            seen: set[str] = set()
-            for p in item.phrasings:
-                seen |= _terms(p)
-            df.update(seen)
+        for item_terms in terms:
+            df.update(set().union(*item_terms))
         n = max(len(self.items), 1)
         self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         self.max_idf = math.log(1 + n)
         self.vocabulary = sorted({t for t in df if "_" not in t})
         self.pairs = {t for t in df if "_" in t}
-
-    def _build_fts(self) -> None:
-        # Built in a worker thread on a live reload and read on the event loop afterwards; the index is
-        # never written after this, so sharing the connection between threads is safe.
-        self.db = sqlite_utils.Database(sqlite3.connect(":memory:", check_same_thread=False))
-        rows = [
-            {"item": i, "text": " ".join(p)}
-            for i, item in enumerate(self.items)
-            for p in item.phrasings
-        ]
-        table = self.db.table("phrasings")
-        table.insert_all(rows)
-        table.enable_fts(["text"], tokenize="unicode61 remove_diacritics 2")
 
     # --- query --------------------------------------------------------------------------------------
 
@@ -145,7 +153,7 @@ class Searcher:
         toks = self.normalizer(text)
         corrected: dict[str, str] = {}
         fixed = list(toks)
-        known = set(self.vocabulary)
+        known = self._known
         for i, tok in enumerate(toks):
             if tok in known or tok.isdigit() or len(tok) < 3:
                 continue
@@ -153,7 +161,7 @@ class Searcher:
             if best:
                 corrected[tok] = best
                 fixed[i] = best
-        return Query(text=text, tokens=fixed, terms=Counter(_terms(fixed)), corrected=corrected)
+        return Query(text=text, tokens=fixed, terms=Counter(terms_of(fixed)), corrected=corrected)
 
     def _correct(self, tok: str, toks: list[str], i: int) -> str | None:
         options = process.extract(tok, self.vocabulary, scorer=OSA.distance, score_cutoff=1, limit=8)
@@ -170,13 +178,8 @@ class Searcher:
         """Folded names of provinces with their own documents that the question names ("kế hoạch của
         Kon Tum"): asking about a province by name shows its documents whatever the user's province."""
         words = self.words(text)
-        named = set()
-        for prov in self.kb.provinces.values():
-            if prov.name in self.provincial and any(
-                self.normalizer.contains(words, n) for n in (prov.name, *prov.aliases)
-            ):
-                named.add(fold(prov.name))
-        return named
+        present = {f for _, f in words}
+        return {name for name, phrases in self._province_names if any(self._has(words, present, p) for p in phrases)}
 
     def article_refs(self, text: str) -> tuple[list[tuple[str, int]], list[str]]:
         """Articles the question names, and the documents it names that lack them.
@@ -238,17 +241,23 @@ class Searcher:
     def triggered_intent(self, text: str) -> str | None:
         """The intent whose trigger phrase the text contains ("… chuyển giúp em cho cán bộ …" → staff)."""
         words = self.words(text)
-        for intent in self.kb.intents.values():
-            for groups in intent.triggers:
-                if all(any(self.normalizer.contains(words, p) for p in group) for group in groups):
-                    return intent.name
+        present = {f for _, f in words}
+        for name, triggers in self._triggers:
+            for groups in triggers:
+                if all(any(self._has(words, present, p) for p in group) for group in groups):
+                    return name
         return None
 
     def about_other_subject(self, text: str) -> bool:
         """True when the question names another kind of organisation and nothing cooperative-specific."""
         words = self.words(text)
-        names_other = any(self.normalizer.contains(words, p) for p in self.other_subjects)
-        return names_other and not any(self.normalizer.contains(words, p) for p in self.cooperative_terms)
+        present = {f for _, f in words}
+        names_other = any(self._has(words, present, p) for p in self._other_subjects)
+        return names_other and not any(self._has(words, present, p) for p in self._cooperative_terms)
+
+    def _has(self, words: list[Token], present: set[str], phrase: _Phrase) -> bool:
+        """`Normalizer.contains`, asked only when every syllable of the phrase is among the words."""
+        return phrase.syllables <= present and self.normalizer.contains(words, phrase.text)
 
     def weight(self, term: str) -> float:
         parts = term.split("_")
@@ -261,64 +270,77 @@ class Searcher:
         return factor * self.idf.get(term, self.max_idf)
 
     def candidates(self, query: Query, limit: int = 60) -> set[int]:
+        """Items of the `limit` phrasings that rank best by BM25 for any of the query's content words."""
         content = [t for t in dict.fromkeys(query.tokens) if t not in self.stopwords] or query.tokens
-        if not content:
-            return set()
-        match = " OR ".join(f'"{t}"' for t in content)
-        sql = (
-            "select phrasings.item from phrasings join phrasings_fts "
-            "on phrasings.rowid = phrasings_fts.rowid where phrasings_fts match ? "
-            "order by bm25(phrasings_fts) limit ?"
-        )
-        return {row[0] for row in self.db.execute(sql, [match, limit]).fetchall()}
+        return self._index.top_items(content, limit)
 
     def search(self, text: str, province: str | None = None, limit: int = 5) -> list[Candidate]:
-        """Ranked candidates for `text`, best first. Province-scoped entries only for their province."""
+        """Ranked candidates for `text`, best first. Province-scoped entries only for their province.
+
+        Word overlap is cheap and the fuzzy scores are not, so every candidate first gets an upper bound
+        (its overlap with perfect fuzzy scores); candidates are then scored best bound first, and the
+        rest are left out once `limit` distinct results score above any bound left: they could only
+        have come after them.
+        """
         query = self.parse(text)
         if not query.tokens:
             return []
         scope = {fold(p) for p in self.kb.province_scope(province)} | self.provinces_named(text)
-        q_weight = {t: self.weight(t) for t in query.terms}
-        q_total = sum(q_weight.values()) or 1.0
-        q_string = " ".join(query.tokens)
-        results: list[Candidate] = []
-        for idx in self.candidates(query):
+        q = QueryWeights.of(query.terms, query.tokens, self.weight)
+        # First bound, from the item's words alone (no per-phrasing work), to try the likeliest first.
+        q_length = len(q.text)
+        pending: list[tuple[float, int, int, float, list[str]]] = []
+        for position, idx in enumerate(self.candidates(query)):
             item = self.items[idx]
             if item.province and item.province not in scope:
                 continue
-            score, phrasing, coverage = self._score(item, q_weight, q_total, q_string)
+            prepared = self._prepared[idx]
+            common = q.ordered(prepared.union)
+            matched = total(q, common)
+            item_recall = matched / q.total
+            ceiling = prepared.ceiling(matched, item_recall, q_length)
+            if item.province:
+                ceiling = min(1.0, ceiling + 0.04)
+            pending.append((ceiling, position, idx, item_recall, common))
+        pending.sort(key=lambda p: -p[0])
+        scored: list[tuple[int, Candidate]] = []
+        best_by_key: dict[tuple[str, str], float] = {}
+        floor = -1.0  # the limit-th best score so far, over distinct results
+        for ceiling, position, idx, item_recall, common in pending:
+            if floor > round(ceiling, 4):
+                break
+            item = self.items[idx]
+            bounds = Bounds.of(self._prepared[idx], q, common, item_recall)
+            tight = bounds.ceiling
+            if item.province:
+                tight = min(1.0, tight + 0.04)
+            if floor > round(tight, 4):
+                continue
+            score, phrasing = bounds.best(q)
+            score = 0.85 * score + 0.15 * item_recall
             if item.province:
                 score = min(1.0, score + 0.04)  # the member's own province is the more specific answer
-            results.append(Candidate(item.kind, item.key, round(score, 4), phrasing, round(coverage, 4)))
+            candidate = Candidate(item.kind, item.key, round(score, 4), phrasing, round(item_recall, 4))
+            scored.append((position, candidate))
+            key = _dedupe_key(candidate)
+            best_by_key[key] = max(best_by_key.get(key, 0.0), candidate.score)
+            if len(best_by_key) >= limit:
+                floor = heapq.nlargest(limit, best_by_key.values())[-1]
+        # In candidate order, as before, so that equal scores keep their order.
+        results = [c for _, c in sorted(scored, key=lambda pc: pc[0])]
         results.sort(key=lambda c: c.score, reverse=True)
         return _dedupe(results)[:limit]
 
-    def _score(
-        self, item: Item, q_weight: dict[str, float], q_total: float, q_string: str
-    ) -> tuple[float, str, float]:
-        union: set[str] = set()
-        best, best_phrasing = 0.0, ""
-        for p in item.phrasings:
-            p_terms = _terms(p)
-            union |= p_terms
-            matched = sum(w for t, w in q_weight.items() if t in p_terms)
-            recall = matched / q_total
-            p_total = sum(self.weight(t) for t in p_terms) or 1.0
-            precision = min(1.0, matched / p_total)
-            similarity = fuzz.token_set_ratio(q_string, " ".join(p)) / 100
-            ratio = fuzz.ratio(q_string, " ".join(p)) / 100
-            score = 0.45 * recall + 0.2 * precision + 0.2 * similarity + 0.15 * ratio
-            if score > best:
-                best, best_phrasing = score, " ".join(p)
-        item_recall = sum(w for t, w in q_weight.items() if t in union) / q_total
-        return 0.85 * best + 0.15 * item_recall, best_phrasing, item_recall
+
+def _dedupe_key(c: Candidate) -> tuple[str, str]:
+    return c.kind, c.key if c.kind != OUT_OF_SCOPE else OUT_OF_SCOPE
 
 
 def _dedupe(results: list[Candidate]) -> list[Candidate]:
     seen: set[tuple[str, str]] = set()
     out = []
     for c in results:
-        key = (c.kind, c.key if c.kind != OUT_OF_SCOPE else OUT_OF_SCOPE)
+        key = _dedupe_key(c)
         if key not in seen:
             seen.add(key)
             out.append(c)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import sqlite_utils
+from sqlite_utils.db import jsonify_if_needed
 
 from bot.db.schema import migrate
 
@@ -42,6 +43,7 @@ class Connection:
         self.db = sqlite_utils.Database(conn)
         self.clock = clock
         self.lock = threading.RLock()
+        self._insert_sql: dict[tuple[str, tuple[str, ...]], str] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-writer")
         if self.path != ":memory:":
             self.db.enable_wal()
@@ -86,8 +88,16 @@ class Connection:
             return self.db.execute(sql, tuple(args))
 
     def _insert(self, table: str, record: dict[str, Any]) -> int:
+        """INSERT one row, values converted as sqlite-utils' `insert` converts them (dicts and lists to
+        JSON). The statement is built once per table and column set: sqlite-utils' `insert` reads the
+        table's schema on every call, which cost more than the insert itself on the message path."""
+        key = (table, tuple(record))
+        sql = self._insert_sql.get(key)
+        if sql is None:
+            columns = ", ".join(f"[{c}]" for c in record)
+            sql = self._insert_sql[key] = f"insert into [{table}] ({columns}) values ({', '.join('?' * len(record))})"
         with self.lock:
-            return int(self.db.table(table).insert(record).last_rowid or 0)
+            return int(self._conn.execute(sql, [jsonify_if_needed(v) for v in record.values()]).lastrowid or 0)
 
     # --- transactions and the writer thread -----------------------------------------------------------
 
