@@ -207,7 +207,9 @@ def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], re
         replies[-1].buttons.append(feedback_buttons(ctx, message_id))
     first = answered[0] if answered else metas[0]
     meta: Meta = {**first, "parts": [dict(m) for m in metas]}
-    meta["repealed_first"] = bool(replies) and repealed_first(ctx, _first_answer_text(replies[0]))
+    # The member asked for the old rule: it comes first on purpose, and is not counted as stated for today.
+    meta["repealed_first"] = bool(replies) and not first.get("history_first") \
+        and repealed_first(ctx, _first_answer_text(replies[0]))
     return Outcome(replies, meta=meta, effects=effects)
 
 
