@@ -10,7 +10,12 @@ cd "$(dirname "$0")/../.."
 PY="${PYTHON:-.venv/bin/python}"
 CHROMIUM="${HTX_CHROMIUM:-/usr/bin/chromium}"
 
-if [ -x "$CHROMIUM" ]; then
+# The browser, and a colour emoji font (the console and the chat show 👤 📞 👍 👎; without the font the
+# screenshots show empty boxes where staff would see them).
+missing=""
+[ -x "$CHROMIUM" ] || missing="chromium"
+dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing="$missing fonts-noto-color-emoji"
+if [ -z "$missing" ]; then
   echo "browser-setup: chromium already installed ($CHROMIUM)"
 else
   SUDO=""
@@ -18,13 +23,14 @@ else
     if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; fi
   fi
   if [ "$(id -u)" -eq 0 ] || [ -n "$SUDO" ]; then
-    echo "browser-setup: installing chromium (apt-get)"
-    if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; }; then
-      echo "browser-setup: WARNING: apt-get could not install chromium; the browser tests will be skipped"
+    echo "browser-setup: installing$missing (apt-get)"
+    # shellcheck disable=SC2086
+    if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing; }; then
+      echo "browser-setup: WARNING: apt-get could not install$missing; without chromium the browser tests are skipped"
     fi
   else
-    echo "browser-setup: WARNING: chromium is missing and apt-get needs root (or sudo without a password);"
-    echo "browser-setup: run 'apt-get install chromium' as root; the browser tests will be skipped"
+    echo "browser-setup: WARNING: missing$missing and apt-get needs root (or sudo without a password);"
+    echo "browser-setup: run 'apt-get install$missing' as root; without chromium the browser tests are skipped"
   fi
 fi
 

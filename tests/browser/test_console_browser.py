@@ -224,6 +224,7 @@ def shot(page: Page, name: str) -> Path:
 def test_staff_answer_phrasing_and_report_in_chromium(browser: Browser, server: Server) -> None:
     staff = context(browser, server, DESKTOP)
     member = context(browser, server, DESKTOP)
+    widths: dict[str, int] = {}
     try:
         console = staff.new_page()
         chat = member.new_page()
@@ -243,6 +244,7 @@ def test_staff_answer_phrasing_and_report_in_chromium(browser: Browser, server: 
         expect(arrived).to_be_visible()
         assert console.url == console_url  # no reload happened
         expect(console).to_have_title(re.compile(r"^\(1\) "))
+        widths["inbox"] = side_scroll(console)
         shot(console, "inbox-new-question-desktop")
 
         # Take it, answer it.
@@ -253,6 +255,7 @@ def test_staff_answer_phrasing_and_report_in_chromium(browser: Browser, server: 
         console.get_by_role("button", name="Nhận phiếu này").click()
         expect(console.locator(".ticket-meta")).to_contain_text(f"👤 {DISPLAY_NAME} đang nhận")
         expect(console.get_by_role("button", name="Nhận phiếu này")).to_have_count(0)
+        widths["ticket"] = side_scroll(console)
         shot(console, "ticket-desktop")
         console.get_by_label("Nội dung trả lời").fill(ANSWER)
         console.get_by_role("button", name="Gửi trả lời").click()
@@ -263,6 +266,7 @@ def test_staff_answer_phrasing_and_report_in_chromium(browser: Browser, server: 
         staff_reply = chat.locator("#log .msg.bot", has_text=ANSWER)
         expect(staff_reply).to_be_visible(timeout=LIVE_WAIT)
         expect(staff_reply).to_contain_text(QUESTION)  # the member is reminded what they asked
+        widths["chat"] = side_scroll(chat)
         shot(chat, "chat-after-answer-desktop")
 
         # The inbox no longer lists the ticket as waiting for someone.
@@ -306,6 +310,7 @@ def test_staff_answer_phrasing_and_report_in_chromium(browser: Browser, server: 
         expect(heading).to_have_text(re.compile(r"Báo cáo từ 01/(01|07)/\d{4} đến (30/06|31/12)/\d{4}"))
         questions = int(console.locator("#st-questions").inner_text())
         assert questions >= 2, questions  # the two typed questions above
+        widths["report"] = side_scroll(console)
         shot(console, "report-desktop")
         with console.expect_download() as waiting:
             console.get_by_role("link", name=re.compile(r"Cả báo cáo \(\.xlsx")).click()
@@ -317,6 +322,8 @@ def test_staff_answer_phrasing_and_report_in_chromium(browser: Browser, server: 
     finally:
         staff.close()
         member.close()
+    wide = {name: w for name, w in widths.items() if w > DESKTOP["width"]}
+    assert not wide, f"pages wider than a {DESKTOP['width']} px screen (they scroll sideways): {wide}"
 
 
 def check_workbook(data: bytes, questions: int) -> None:
@@ -370,6 +377,7 @@ def test_phone_screens_do_not_scroll_sideways(browser: Browser, server: Server) 
         widths["review"] = side_scroll(console)
         console.goto("/console/messages")
         widths["messages"] = side_scroll(console)
+        shot(console, "messages-phone")
 
         expect(chat.locator("#log .msg.bot", has_text=PHONE_ANSWER)).to_be_visible(timeout=LIVE_WAIT)
         widths["chat answered"] = side_scroll(chat)
