@@ -214,9 +214,14 @@ def side_scroll(page: Page) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth"))
 
 
-def shot(page: Page, name: str) -> Path:
+def shot(page: Page, name: str, full_page: bool = True) -> Path:
+    """A screenshot in test-artifacts/browser/: the whole page, or (for the chat, whose form sticks to the
+    bottom of the window) the window scrolled to the end, as the member sees it."""
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if not full_page:
+        page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+        page.locator("#log").evaluate("log => { log.scrollTop = log.scrollHeight; }")
+    page.screenshot(path=str(path), full_page=full_page)
     assert path.stat().st_size > 1000, path
     return path
 
@@ -267,7 +272,7 @@ def test_staff_answer_phrasing_and_report_in_chromium(browser: Browser, server: 
         expect(staff_reply).to_be_visible(timeout=LIVE_WAIT)
         expect(staff_reply).to_contain_text(QUESTION)  # the member is reminded what they asked
         widths["chat"] = side_scroll(chat)
-        shot(chat, "chat-after-answer-desktop")
+        shot(chat, "chat-after-answer-desktop", full_page=False)
 
         # The inbox no longer lists the ticket as waiting for someone.
         console.goto("/console")
@@ -381,7 +386,7 @@ def test_phone_screens_do_not_scroll_sideways(browser: Browser, server: Server) 
 
         expect(chat.locator("#log .msg.bot", has_text=PHONE_ANSWER)).to_be_visible(timeout=LIVE_WAIT)
         widths["chat answered"] = side_scroll(chat)
-        shot(chat, "chat-after-answer-phone")
+        shot(chat, "chat-after-answer-phone", full_page=False)
     finally:
         staff.close()
         member.close()
