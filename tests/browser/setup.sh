@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 PY="${PYTHON:-.venv/bin/python}"
-CHROMIUM="${HTX_CHROMIUM:-/usr/bin/chromium}"
+CHROMIUM="${BROWSER_TEST_CHROMIUM:-/usr/bin/chromium}"
 
 # The browser, and a colour emoji font (the console and the chat show 👤 📞 👍 👎; without the font the
 # screenshots show empty boxes where staff would see them).
@@ -16,7 +16,7 @@ missing=""
 [ -x "$CHROMIUM" ] || missing="chromium"
 dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || missing="$missing fonts-noto-color-emoji"
 if [ -z "$missing" ]; then
-  echo "browser-setup: chromium already installed ($CHROMIUM)"
+  echo "browser-setup: chromium ($CHROMIUM) and the emoji font already installed"
 else
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then

@@ -32,7 +32,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("HTX_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = Path(os.environ.get("BROWSER_TEST_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 FIXTURE_KNOWLEDGE = ROOT / "tests" / "fixtures" / "knowledge"
@@ -42,7 +42,7 @@ if not CHROMIUM.exists():
     pytest.skip(f"browser tests skipped: no chromium at {CHROMIUM} (Debian package `chromium`; {SETUP_HINT})",
                 allow_module_level=True)
 try:
-    from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
 except ImportError:
     pytest.skip(f"browser tests skipped: the Python package `playwright` is not installed ({SETUP_HINT})",
                 allow_module_level=True)
@@ -58,8 +58,8 @@ ANSWER = "Chào bà con, cán bộ Lan trả lời: hồ sơ gửi về phòng k
 PHONE_ANSWER = "Cán bộ trả lời trên điện thoại: bà con mang theo điều lệ HTX."
 ENTRY_ID = "tv-dieu-kien"  # the entry the published phrasing points to
 ENTRY_TEXT = "công dân Việt Nam từ đủ"  # in that entry's short answer
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 START_LIMIT = 15.0  # seconds for the server to come up
 LIVE_WAIT = 20_000  # ms: the inbox polls every 8 s, the web chat every 5 s
 STEP_WAIT = 10_000  # ms: an ordinary page load or form post
@@ -175,7 +175,7 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def context(browser: Browser, server: Server, size: dict[str, int], phone: bool = False) -> BrowserContext:
+def context(browser: Browser, server: Server, size: ViewportSize, phone: bool = False) -> BrowserContext:
     ctx = browser.new_context(base_url=server.url, viewport=size, locale="vi-VN", accept_downloads=True,
                               is_mobile=phone, has_touch=phone, device_scale_factor=2 if phone else 1)
     ctx.set_default_timeout(STEP_WAIT)
