@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint audit eval eval-baseline kb-check bench clean
+.PHONY: run test browser-test lint audit eval eval-baseline kb-check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# Browser tests (tests/browser): installs chromium (apt) and playwright (pip) when missing, then drives the
+# real server in headless chromium; skipped with a message when no browser could be installed.
+# Screenshots go to test-artifacts/.
+browser-test: $(STAMP)
+	tests/browser/setup.sh
+	$(BIN)/pytest -q -p no:cacheprovider -m browser -rs tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
