@@ -36,8 +36,9 @@ def _config(folder: Path, port: int) -> Path:
         f'[storage]\npath = "{folder / "bot.sqlite3"}"\n'
         f'[knowledge]\noverlay_path = "{folder / "overlay"}"\n'
         f'[web]\nhost = "127.0.0.1"\nport = {port}\n'
-        # 16 clients send hundreds of messages a minute each: measure throughput, do not throttle.
-        "[limits]\nmessages_per_minute = 1000000\n",
+        # 16 clients from one address send hundreds of messages a minute each: measure throughput, do not
+        # throttle (per user or per address; 0 = no address limit).
+        "[limits]\nmessages_per_minute = 1000000\naddress_messages_per_minute = 0\naddress_new_users_per_hour = 0\n",
         encoding="utf-8",
     )
     return path

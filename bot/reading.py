@@ -203,7 +203,7 @@ def expand_templates(phrases: Iterable[str], slots: Mapping[str, Sequence[str]])
 def load_yaml(name: str, directory: Path | None = None) -> dict[str, Any]:
     path = (directory or KNOWLEDGE_DIR) / name
     with open(path, encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml when built with it
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     return data

@@ -8,6 +8,7 @@ way of typing agrees on; the original NFC text is what we store and show.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -74,8 +75,10 @@ def nfc(text: str) -> str:
     return " ".join(text.split())
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
-    """Lower-case and strip every diacritic, including đ→d which Unicode never decomposes."""
+    """Lower-case and strip every diacritic, including đ→d which Unicode never decomposes. Cached: the same
+    syllables are folded again and again (phrase lists at load, every message's words)."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
     stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
     return unicodedata.normalize("NFC", stripped).lower()
