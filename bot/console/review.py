@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from bot.console import knowledge, queries
+from bot.console.auth import Staff
 from bot.engine import Engine
 from bot.kb.loader import ENTRY_ID, KnowledgeError, Problem
 from bot.textnorm import fold
@@ -26,30 +26,20 @@ if TYPE_CHECKING:
     from bot.console.views import Console
 
 log = logging.getLogger(__name__)
-ROLES = ("viewer", "staff", "editor", "admin")
 GUESSES = 5
 LIST_LIMIT = 60
 MAX_TRY = 300
-
-
-@dataclass(frozen=True)
-class Staff:
-    id: int
-    username: str
-    display_name: str
-    role: str
 
 
 def current_staff(request: web.Request) -> Staff:
     """The logged-in staff member (bot/console/access.py): drafts and decisions are signed with it."""
     from bot.console import access
 
-    who = access.current_staff(request)
-    return Staff(who.id, who.username, who.display_name, who.role)
+    return access.current_staff(request)
 
 
 def allowed(staff: Staff, role: str) -> bool:
-    return ROLES.index(staff.role) >= ROLES.index(role) if staff.role in ROLES else False
+    return staff.can(role)
 
 
 def setup(webapp: web.Application, console: Console) -> None:
