@@ -164,6 +164,14 @@ def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules 
     return Referral(topic.key, topic.office, tuple(found))
 
 
+def about_cooperatives(text: str, rules: ReferralRules | None = None) -> bool:
+    """Whether a message names a cooperative or a cooperative-law term at all: an unanswered one that does
+    not ("trợ cấp hộ nghèo", "cài zalo") is nothing the alliance's staff can answer either."""
+    rules = rules or load_rules()
+    words = Text.of(text).words
+    return bool(rules.cooperative.search(words) or rules.always_in_scope.search(words))
+
+
 _NEAR = 8  # words between an article number and the law it belongs to
 
 

@@ -291,6 +291,11 @@ def plausible(ctx: Context, text: str) -> bool:
 
 
 def not_sure(ctx: Context, text: str, score: float) -> Outcome:
+    readers = ctx.kb.readers
+    if readers is not None and plausible(ctx, text) and not referral.about_cooperatives(text, readers.referral):
+        # Not about cooperatives at all: honest, and no ticket promising an answer the alliance cannot give.
+        meta: Meta = {"kind": Kind.UNKNOWN, "score": score, "referral": "none"}
+        return Outcome([Reply(ctx.t("unknown_general"))], meta=meta)
     if not plausible(ctx, text):
         # Noise ("asdkjh", "hihi", "dạ vâng"): ask for a question; staff never get a ticket.
         return Outcome([Reply(ctx.t("not_understood"))], meta={"kind": Kind.UNKNOWN, "score": score})

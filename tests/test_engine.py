@@ -197,3 +197,11 @@ def test_flood_is_stored_but_not_answered_beyond_the_limit(app, kb, searcher, co
     assert [s.reply.text for s in engine.handle(Incoming("web", "other", text="htx là gì"))]  # others unaffected
     now[0] += 61
     assert "Nguồn:" in engine.handle(Incoming("web", "spam", text="htx là gì"))[0].reply.text
+
+
+def test_an_unanswered_question_about_nothing_cooperative_opens_no_ticket(app):
+    (reply,) = send(app, "cài đặt phần mềm diệt virus cho máy tính thế nào")
+    assert reply.text.startswith(app.kb.texts["unknown_general"].split("{")[0])
+    assert app.store.tickets() == []
+    (coop,) = send(app, "hợp tác xã có được khai thác cát sỏi lòng sông xyzzy không")
+    assert [t["reason"] for t in app.store.tickets()] == ["unknown"]
