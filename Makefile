@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/htx-bot run
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 # Browser tests (tests/browser): installs chromium (apt) and playwright (pip) when missing, then drives the
 # real server in headless chromium; skipped with a message when no browser could be installed.

@@ -22,6 +22,9 @@ from bot.search import Candidate, Item, Query, Searcher, _dedupe
 from bot.search_score import Bounds, QueryWeights, terms_of, total
 from bot.textnorm import fold
 
+# Slow (the former algorithm over hundreds of questions): run by .ci/run with -m equivalence, not make test.
+pytestmark = pytest.mark.equivalence
+
 TESTS = Path(__file__).parent
 
 
