@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -183,14 +184,20 @@ def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], re
             metas.append({"kind": Kind.UNKNOWN, "score": part.score})
             continue
         out = answer_one(ctx, part.text, message_id, part, history, feedback=False, related=False, hedge=False)
-        # Each answer is headed by what it answers: the member's question, or, when the match is not
-        # certain, the entry understood (the one-part answer's hedge line, in fewer words).
+        # Answers are numbered in the member's order. When the match is not certain, or the bot asks which
+        # one was meant, the heading says what was understood (the one-part answer's hedge, in fewer words).
         top = part.top
         unsure = top is not None and part.kind == Kind.ANSWER and part.lead is None \
             and top.score < ctx.config.search.confident_threshold
-        about = ctx.kb.entries[top.key].title if unsure and top else part.asked or part.text
         for reply in out.replies:
-            reply.text = ctx.t("part_head", n=i, question=short_label(about.rstrip("?"), 60)) + "\n" + reply.text
+            if unsure and top:
+                head = ctx.t("part_head", n=i, question=short_label(ctx.kb.entries[top.key].title.rstrip("?"), 60))
+                reply.text = head + "\n" + reply.text
+            elif part.kind == Kind.ANSWER:
+                reply.text = ctx.t("part_number", n=i) + " " + reply.text
+            else:
+                head = ctx.t("part_head", n=i, question=short_label((part.asked or part.text).rstrip("?"), 60))
+                reply.text = head + "\n" + reply.text
         replies += out.replies
         metas.append(out.meta)
         effects += out.effects
@@ -213,9 +220,12 @@ def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], re
     return Outcome(replies, meta=meta, effects=effects)
 
 
+_PART_HEAD = re.compile(r"^\*\*\d+\.(?: [^*\n]*)?\*\*[ \n]")
+
+
 def _first_answer_text(reply: Reply) -> str:
-    """A part's reply without its 'Ý 1: …' heading, as a member reads the answer itself."""
-    return reply.text.split("\n", 1)[1] if "\n" in reply.text else reply.text
+    """A part's reply without its number or heading, as a member reads the answer itself."""
+    return _PART_HEAD.sub("", reply.text, count=1)
 
 
 def answer_one(ctx: Context, text: str, message_id: int, part: Part, history: bool, *, feedback: bool = True,
