@@ -274,6 +274,13 @@ class Searcher:
         content = [t for t in dict.fromkeys(query.tokens) if t not in self.stopwords] or query.tokens
         return self._index.top_items(content, limit)
 
+    def bm25_best(self, text: str) -> tuple[str, str] | None:
+        """(kind, key) of the item whose phrasing BM25 alone ranks first for `text`."""
+        query = self.parse(text)
+        content = [t for t in dict.fromkeys(query.tokens) if t not in self.stopwords] or query.tokens
+        idx = self._index.best_item(content)
+        return None if idx is None else (self.items[idx].kind, self.items[idx].key)
+
     def search(self, text: str, province: str | None = None, limit: int = 5) -> list[Candidate]:
         """Ranked candidates for `text`, best first. Province-scoped entries only for their province.
 

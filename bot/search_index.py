@@ -57,6 +57,16 @@ class Bm25Index:
         best = heapq.nsmallest(limit, scores, key=lambda row: (-scores[row], row))
         return {self._row_item[row] for row in best}
 
+    def best_item(self, words: Sequence[str]) -> int | None:
+        """The item of the single best phrasing by BM25 alone (a second opinion beside the re-ranker)."""
+        terms = [t for t in words if t in self._postings]
+        if not terms:
+            return None
+        lists = [self._postings[t] for t in terms]
+        scores = {row: sum_in_order(row, lists) for row in self._top_rows(terms, 1)}
+        best = min(scores, key=lambda row: (-scores[row], row), default=None)
+        return None if best is None else self._row_item[best]
+
     def _top_rows(self, terms: list[str], limit: int) -> Iterable[int]:
         """Rows that may be among the `limit` best, found without walking every common word's postings.
 

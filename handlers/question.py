@@ -20,6 +20,7 @@ from bot.textnorm import tokens
 from bot.types import Context, Kind
 
 MAX_CHOICES = 3
+AGREEMENT_WORDS = 5  # meaningful syllables a question needs before agreement may replace "did you mean"
 NEGATION_SHIFT = 0.08  # moves an entry that shares the member's negation above its positive twin
 
 
@@ -104,6 +105,11 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
     words = len(ctx.searcher.content_words(text))
     kind, cands = decide(ctx, results, words, other_subject or ctx.searcher.about_other_subject(text))
     score = results[0].score if results else 0.0
+    if kind == Kind.CLARIFY and words >= AGREEMENT_WORDS and cands and cands[0].kind == ENTRY \
+            and ctx.searcher.bm25_best(text) == (ENTRY, cands[0].key):
+        # A whole question (not a topic word or two) on which two rankers agree: answer it, with the hedge
+        # and the next-best entries as buttons, rather than ask which one was meant.
+        kind = Kind.ANSWER
     if context is not None and not (kind == Kind.ANSWER and score >= ctx.config.search.confident_threshold):
         return Part(text, Kind.UNKNOWN, referral=context, score=score)
     if kind == Kind.UNKNOWN and readers is not None and _off_topic(ctx, results):
