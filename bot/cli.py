@@ -440,19 +440,24 @@ def staff_passwd(config_path: str | None, username: str, password_stdin: bool) -
     click.echo(f"password of {row['username']} changed; its console sessions ended")
 
 
+def _set_active(config_path: str | None, username: str, active: bool) -> str:
+    """Disable or re-enable an account (audited); returns its username."""
+    store = _store(config_path)
+    try:
+        row = _account(store, username)
+        store.set_staff_active(row["id"], active)
+        store.audit("cli", "account.enable" if active else "account.disable", f"staff:{row['username']}")
+    finally:
+        store.close()
+    return str(row["username"])
+
+
 @staff.command("disable")
 @config_option
 @click.argument("username")
 def staff_disable(config_path: str | None, username: str) -> None:
     """Disable USERNAME: it can no longer log in and its console sessions end now."""
-    store = _store(config_path)
-    try:
-        row = _account(store, username)
-        store.set_staff_active(row["id"], False)
-        store.audit("cli", "account.disable", f"staff:{row['username']}")
-    finally:
-        store.close()
-    click.echo(f"account {row['username']} disabled; its console sessions ended")
+    click.echo(f"account {_set_active(config_path, username, False)} disabled; its console sessions ended")
 
 
 @staff.command("enable")
@@ -460,14 +465,7 @@ def staff_disable(config_path: str | None, username: str) -> None:
 @click.argument("username")
 def staff_enable(config_path: str | None, username: str) -> None:
     """Allow a disabled USERNAME to log in again (with its old password)."""
-    store = _store(config_path)
-    try:
-        row = _account(store, username)
-        store.set_staff_active(row["id"], True)
-        store.audit("cli", "account.enable", f"staff:{row['username']}")
-    finally:
-        store.close()
-    click.echo(f"account {row['username']} enabled")
+    click.echo(f"account {_set_active(config_path, username, True)} enabled")
 
 
 @staff.command("list")
