@@ -175,7 +175,7 @@ def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], re
         label = (ctx.kb.ui.get("intent_labels") or {}).get(wanted or "")
         if wanted and label:
             # A self-check asked for beside other questions: offered as a button, the answers come first.
-            head = ctx.t("part_head", n=i, question=short_label((part.asked or part.text).rstrip("?"), 60))
+            head = _part_head(ctx, i, part.asked or part.text)
             replies.append(Reply(head + "\n" + ctx.t("part_intent"), [[Button(label, f"intent:{wanted}")]]))
             metas.append({"kind": Kind.INTENT, "intent": wanted, "score": 1.0})
             continue
@@ -190,14 +190,11 @@ def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], re
         unsure = top is not None and part.kind == Kind.ANSWER and part.lead is None \
             and top.score < ctx.config.search.confident_threshold
         for reply in out.replies:
-            if unsure and top:
-                head = ctx.t("part_head", n=i, question=short_label(ctx.kb.entries[top.key].title.rstrip("?"), 60))
-                reply.text = head + "\n" + reply.text
-            elif part.kind == Kind.ANSWER:
+            if part.kind == Kind.ANSWER and not unsure:
                 reply.text = ctx.t("part_number", n=i) + " " + reply.text
             else:
-                head = ctx.t("part_head", n=i, question=short_label((part.asked or part.text).rstrip("?"), 60))
-                reply.text = head + "\n" + reply.text
+                about = ctx.kb.entries[top.key].title if unsure and top else part.asked or part.text
+                reply.text = _part_head(ctx, i, about) + "\n" + reply.text
         replies += out.replies
         metas.append(out.meta)
         effects += out.effects
@@ -206,8 +203,10 @@ def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], re
         return not_sure(ctx, text, max(p.score for p in parts))
     if unknown:
         asked = "; ".join(f"“{short_label(p.asked or p.text, 90)}”" for p in unknown)
-        replies.append(Reply(ctx.t("part_unknown", questions=asked)))
-        if any(plausible(ctx, p.text) for p in unknown):
+        # Only say the questions went to staff when they did.
+        to_staff = any(plausible(ctx, p.text) for p in unknown)
+        replies.append(Reply(ctx.t("part_unknown" if to_staff else "part_unknown_kept", questions=asked)))
+        if to_staff:
             effects.append(OpenTicket("unknown", text))
     if replies:
         # 👍/👎 once, under the last message: the member judges the answer to their message.
@@ -218,6 +217,10 @@ def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], re
     meta["repealed_first"] = bool(replies) and not first.get("history_first") \
         and repealed_first(ctx, _first_answer_text(replies[0]))
     return Outcome(replies, meta=meta, effects=effects)
+
+
+def _part_head(ctx: Context, n: int, about: str) -> str:
+    return ctx.t("part_head", n=n, question=short_label(about.rstrip("?"), 60))
 
 
 _PART_HEAD = re.compile(r"^\*\*\d+\.(?: [^*\n]*)?\*\*[ \n]")

@@ -87,3 +87,13 @@ def app(config, kb, searcher) -> App:
 def fresh_build(config):
     """Build the app the way `htx-bot run` does (for start-up tests)."""
     return lambda: build(config)
+
+
+@pytest.fixture
+async def fake_telegram():
+    """A local fake Bot API server over real HTTP (tests/fake_telegram.py)."""
+    from fake_telegram import FakeTelegram
+
+    server = await FakeTelegram().start()
+    yield server
+    await server.close()

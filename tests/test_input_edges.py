@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from fake_telegram import FakeTelegram
 from scripted import CHAT_ID, USER_NAME, TelegramHarness, wait_until
 
-from bot.app import App
 from bot.channels import jsonbody
 from bot.channels import web as web_channel
 from bot.channels.ratelimit import Window, client_address
-from bot.db import Store
-from bot.engine import Engine
 from bot.junk import syllable, worth_a_ticket
 from bot.textnorm import clean, parse_id
 from bot.types import Incoming
@@ -205,42 +200,26 @@ def test_syllables():
 # --- the Telegram webhook ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def fake():
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-def tg_app(config, kb, searcher, tmp_path):
-    config.storage.path = str(tmp_path / "tg.sqlite3")
-    store = Store(config.storage.path, clock=time.time)
-    app = App(config, kb, store, Engine(kb, store, config, searcher=searcher))
-    yield app
-    store.close()
-
-
-async def test_webhook_answers_lone_surrogates_and_refuses_deep_json(tg_app, fake):
+async def test_webhook_answers_lone_surrogates_and_refuses_deep_json(app, fake_telegram):
     from bot.app import make_webapp
 
     secret = "s3cret-Token_1"
-    harness = TelegramHarness(tg_app, fake, mode="webhook", webhook_url="https://htx.example.org/tg/hook",
+    harness = TelegramHarness(app, fake_telegram, mode="webhook", webhook_url="https://htx.example.org/tg/hook",
                               secret_token=secret)
-    webapp = make_webapp(tg_app, [harness.service])
+    webapp = make_webapp(app, [harness.service])
     header = {"X-Telegram-Bot-Api-Secret-Token": secret, "Content-Type": "application/json"}
     async with TestClient(TestServer(webapp, host="127.0.0.1")) as client:
         await harness.start()
         try:
-            await wait_until(lambda: fake.webhook_url, "setWebhook")
-            update = fake.message_update(CHAT_ID, "PLACEHOLDER", first_name=USER_NAME)
+            await wait_until(lambda: fake_telegram.webhook_url, "setWebhook")
+            update = fake_telegram.message_update(CHAT_ID, "PLACEHOLDER", first_name=USER_NAME)
             update["update_id"] = 7001
             raw = json.dumps(update).replace("PLACEHOLDER", "h\\ud800i").replace(USER_NAME, "An\\udc00").encode()
             resp = await client.post("/tg/hook", data=raw, headers=header)
             assert resp.status == 200
             row = harness.row(7001)
             assert row["text"] == "h\ufffdi" and row["status"] == "handled"
-            await wait_until(lambda: fake.sent_to(CHAT_ID), "the reply")
+            await wait_until(lambda: fake_telegram.sent_to(CHAT_ID), "the reply")
 
             resp = await client.post("/tg/hook", data=b'{"update_id": 7002, "message": ' + DEEP + b"}",
                                      headers=header)

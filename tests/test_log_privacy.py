@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
 
-import pytest
 from aiohttp import web
-from fake_telegram import FakeTelegram
 from scripted import CHAT_ID, USER_NAME, TelegramHarness
 
 from bot import logsafe
-from bot.app import App
 from bot.channels import web as web_channel
-from bot.db import Store
-from bot.engine import Engine
 from bot.types import Reply
 
 PHONE = "0366554433"
@@ -30,22 +24,6 @@ def leaked(caplog, *secrets: str) -> list[str]:
     return lines
 
 
-@pytest.fixture
-async def fake():
-    server = await FakeTelegram().start()
-    yield server
-    await server.close()
-
-
-@pytest.fixture
-def tg_app(config, kb, searcher, tmp_path):
-    config.storage.path = str(tmp_path / "tg.sqlite3")
-    store = Store(config.storage.path, clock=time.time)
-    app = App(config, kb, store, Engine(kb, store, config, searcher=searcher))
-    yield app
-    store.close()
-
-
 def production_levels(caplog) -> None:
     """What `htx-bot run` logs: INFO, without the URL-per-request loggers (bot/logsafe.py)."""
     caplog.set_level(logging.INFO)
@@ -53,22 +31,22 @@ def production_levels(caplog) -> None:
         caplog.set_level(logging.WARNING, logger=name)
 
 
-async def test_telegram_flows_log_no_user_and_no_token(tg_app, fake, caplog, monkeypatch):
+async def test_telegram_flows_log_no_user_and_no_token(app, fake_telegram, caplog, monkeypatch):
     production_levels(caplog)
-    harness = await TelegramHarness(tg_app, fake).start()
+    harness = await TelegramHarness(app, fake_telegram).start()
     try:
         await harness.say(f"số tôi {PHONE}, htx là gì")
         await harness.say("/xoadulieu")
-        fake.fail("sendMessage", status=403, description="Forbidden: bot was blocked by the user")
-        rid = tg_app.store.queue_reply("telegram", str(CHAT_ID), Reply(f"gọi {PHONE}"))
+        fake_telegram.fail("sendMessage", status=403, description="Forbidden: bot was blocked by the user")
+        rid = app.store.queue_reply("telegram", str(CHAT_ID), Reply(f"gọi {PHONE}"))
         harness.service.worker.notify()
         for _ in range(200):
-            if tg_app.store.conn.execute("select status from replies where id = ?", (rid,)).fetchone()[0] != "pending":
+            if app.store.conn.execute("select status from replies where id = ?", (rid,)).fetchone()[0] != "pending":
                 break
             await __import__("asyncio").sleep(0.01)
     finally:
         await harness.stop()
-    token_secret = fake.token.split(":", 1)[1]
+    token_secret = fake_telegram.token.split(":", 1)[1]
     assert leaked(caplog, str(CHAT_ID), USER_NAME, PHONE, token_secret) == []
 
 

@@ -287,20 +287,30 @@ def _commit(layers: Layers, rel_path: str, candidates: list[str], took_effect, n
     base_errors = _error_keys(base.errors, layers.overlay)
     problems: list[str] = []
     for text in candidates:
-        with tempfile.TemporaryDirectory(prefix="htx-kb-") as tmp:
-            copy = Path(tmp) / "overlay"
-            if layers.overlay.is_dir():
-                shutil.copytree(layers.overlay, copy, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-            target = copy / rel_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-            kb, report = load_checked(Layers(layers.base, copy))
-            added = [p for p in report.errors if _key(p, copy) not in base_errors]
+        kb, added = _load_with(layers, rel_path, text, base_errors, str(layers.overlay))
         if not added and kb is not None and took_effect(kb):
             _write_atomic(layers.overlay / rel_path, text)
             return Result(True, entry_id=entry_id, path=rel_path, near=_near(kb, entry_id, new_questions))
-        problems = [str(p).replace(str(copy), str(layers.overlay)) for p in added] or problems
+        problems = [str(p) for p in added] or problems
     return Result(False, ["loader"], problems=problems, entry_id=entry_id)
+
+
+def _load_with(layers: Layers, rel_path: str, text: str, base_errors: set[tuple], label: str
+               ) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """Load the base with a copy of the overlay in which `rel_path` holds `text` (the live overlay is not
+    touched); the errors this adds to `base_errors`, the temporary folder's name replaced by `label`."""
+    with tempfile.TemporaryDirectory(prefix="htx-kb-") as tmp:
+        copy = Path(tmp) / "overlay"
+        if layers.overlay.is_dir():
+            shutil.copytree(layers.overlay, copy, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+        target = copy / rel_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        kb, report = load_with_report(layers.base, copy)
+        added = [Problem(p.file.replace(str(copy), label), p.entry, p.field, p.message.replace(str(copy), label),
+                         p.severity)
+                 for p in report.errors if _key(p, copy) not in base_errors]
+    return kb, added
 
 
 def _key(p: Problem, base: Path) -> tuple:
@@ -503,17 +513,7 @@ def try_draft(root: Layers | Path, kind: str, data: dict[str, Any]) -> Trial:
     _, base_report = load_checked(layers)
     base_errors = _error_keys(base_report.errors, layers.overlay)
     rel, before, after = changed_text(layers, kind, data)
-    with tempfile.TemporaryDirectory(prefix="htx-kb-") as tmp:
-        copy = Path(tmp) / "overlay"
-        if layers.overlay.is_dir():
-            shutil.copytree(layers.overlay, copy, ignore=shutil.ignore_patterns(".*", "__pycache__"))
-        target = copy / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(after, encoding="utf-8")
-        kb, report = load_with_report(layers.base, copy)
-        added = [Problem(p.file.replace(str(copy), "overlay"), p.entry, p.field,
-                         p.message.replace(str(copy), "overlay"), p.severity)
-                 for p in report.errors if _key(p, copy) not in base_errors]
+    kb, added = _load_with(layers, rel, after, base_errors, "overlay")
     return Trial(rel, before, after, kb, added, kb is not None and _took_effect(kb, kind, data))
 
 
