@@ -193,7 +193,7 @@ def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], re
             if part.kind == Kind.ANSWER and not unsure:
                 reply.text = ctx.t("part_number", n=i) + " " + reply.text
             else:
-                about = ctx.kb.entries[top.key].title if unsure and top else part.asked or part.text
+                about = ctx.kb.entries[top.key].name if unsure and top else part.asked or part.text
                 reply.text = _part_head(ctx, i, about) + "\n" + reply.text
         replies += out.replies
         metas.append(out.meta)

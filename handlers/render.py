@@ -123,7 +123,7 @@ def entry_reply(ctx: Context, entry: Entry, message_id: int, extra: list[Entry] 
                 feedback: bool = True) -> Reply:
     text = first_text(ctx, entry, history_first, lead)
     if hedge:
-        text = ctx.t("hedge", title=entry.title.rstrip("?")) + "\n" + text
+        text = ctx.t("hedge", title=entry.name) + "\n" + text
     more = []
     if entry.detail or lead:
         more.append(Button(ctx.t("detail_button"), f"faq:d:{entry.id}"))
@@ -174,7 +174,7 @@ def repealed_first(ctx: Context, text: str) -> bool:
 
 
 def entry_button(entry: Entry) -> Button:
-    return Button(short_label(entry.title), f"faq:e:{entry.id}")
+    return Button(short_label(entry.name), f"faq:e:{entry.id}")
 
 
 def short_label(text: str, limit: int = LABEL_CHARS) -> str:

@@ -296,6 +296,7 @@ def _entry(located: Located[EntryModel], docs_by_key: dict[str, str]) -> Entry:
         detail=text(e.detail),
         history=text(e.history),
         history_label=text(e.history_label),
+        label=text(e.label),
         unsure=text(e.unsure),
         editor_note=e.editor_note,
         province=text(e.province),

@@ -65,6 +65,12 @@ class Entry:
     province: str | None = None
     related: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
+    label: str | None = None  # the topic in a few words, for headings and buttons; None: the title
+
+    @property
+    def name(self) -> str:
+        """What a heading or a button calls this entry: its short label, else its title."""
+        return self.label or self.title.rstrip("?")
 
 
 @dataclass(frozen=True)

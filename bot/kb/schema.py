@@ -36,6 +36,7 @@ ENTRY_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,47}$"
 STEP_ID_PATTERN = r"^[a-z][a-z0-9_]{0,15}$"
 PROVINCE_CODE_PATTERN = r"^[a-z0-9-]{2,32}$"
 MAX_LABEL = 64  # characters of a button's text
+MAX_TOPIC = 40  # characters of an entry's `label`: a heading in front of an answer, a button
 KINDS = ("mandatory", "priority", "info")
 COMMANDS = ("back", "skip", "restart", "cancel", "help")
 # Placeholders a self-check text may use; anything else in braces is an error.
@@ -90,6 +91,7 @@ ProvinceCode = Annotated[
     Field(json_schema_extra={"pattern": PROVINCE_CODE_PATTERN}),
 ]
 Label = Annotated[Text, StringConstraints(max_length=MAX_LABEL)]
+TopicLabel = Annotated[Text, StringConstraints(max_length=MAX_TOPIC)]
 CheckText = Annotated[Text, AfterValidator(_placeholders)]
 
 
@@ -139,6 +141,7 @@ class EntryModel(Model):
 
     id: EntryId
     title: Text
+    label: TopicLabel | None = None
     questions: tuple[Text, ...] = Field(min_length=1)
     keywords: tuple[Text, ...] = ()
     short: Text
