@@ -21,6 +21,7 @@ from bot.types import Context, Kind
 
 MAX_CHOICES = 3
 AGREEMENT_WORDS = 5  # meaningful syllables a question needs before agreement may replace "did you mean"
+RUNNER_UP_MARGIN = 0.5  # share of search.margin within which BM25's choice may overtake the leader
 NEGATION_SHIFT = 0.08  # moves an entry that shares the member's negation above its positive twin
 
 
@@ -82,7 +83,9 @@ def _decide(ctx: Context, results: list[Candidate]) -> tuple[Kind, list[Candidat
     if best.score >= cfg.answer_threshold:
         return (Kind.INTENT if best.kind == INTENT else Kind.ANSWER), useful
     if best.score >= cfg.clarify_threshold:
-        return Kind.CLARIFY, [c for c in useful if c.score >= cfg.clarify_threshold][:MAX_CHOICES]
+        # A choice that explains little of the question is no real alternative to offer.
+        return Kind.CLARIFY, [c for c in useful if c.score >= cfg.clarify_threshold
+                              and (c is best or c.coverage >= cfg.min_coverage)][:MAX_CHOICES]
     return Kind.UNKNOWN, []
 
 
@@ -103,12 +106,19 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
     if reading is not None and reading.negations:
         results = steer_by_negation(ctx, results, reading.negations)
     words = len(ctx.searcher.content_words(text))
+    if words >= AGREEMENT_WORDS:
+        results = promote_agreed(ctx, text, results)
     kind, cands = decide(ctx, results, words, other_subject or ctx.searcher.about_other_subject(text))
     score = results[0].score if results else 0.0
     if kind == Kind.CLARIFY and words >= AGREEMENT_WORDS and cands and cands[0].kind == ENTRY \
             and ctx.searcher.bm25_best(text) == (ENTRY, cands[0].key):
         # A whole question (not a topic word or two) on which two rankers agree: answer it, with the hedge
         # and the next-best entries as buttons, rather than ask which one was meant.
+        kind = Kind.ANSWER
+    if kind == Kind.CLARIFY and words >= AGREEMENT_WORDS and len(cands) == 1 and cands[0].kind == ENTRY \
+            and cands[0].coverage >= ctx.config.search.min_coverage:
+        # "Did you mean" with a single choice that a whole question mostly matches: answer it, headed by
+        # what was understood, rather than ask a yes/no the member cannot judge without the answer.
         kind = Kind.ANSWER
     if context is not None and not (kind == Kind.ANSWER and score >= ctx.config.search.confident_threshold):
         return Part(text, Kind.UNKNOWN, referral=context, score=score)
@@ -133,6 +143,25 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
         return Part(text, Kind.ANSWER, (replace(chosen, score=max(chosen.score, 1.0)), *others),
                     lead=verdict.sentence, score=score)
     return Part(text, kind, tuple(cands), score=score)
+
+
+def promote_agreed(ctx: Context, text: str, results: list[Candidate]) -> list[Candidate]:
+    """A close runner-up that BM25 ranks first and that explains at least as much of the question goes
+    first, with the leader's score.
+
+    The re-ranker's leader can win on one phrasing's likeness while explaining little of the question
+    ("chủ tịch … cất giấu tài sản khi giải thể" → the board's entry); a second ranker's choice that is
+    nearly as close and covers more of the question is the better reading.
+    """
+    useful = [c for c in results if c.kind != OUT_OF_SCOPE]
+    if len(useful) < 2:
+        return results
+    top, agreed = useful[0], ctx.searcher.bm25_best(text)
+    for c in useful[1:]:
+        if (c.kind, c.key) == agreed and c.score >= top.score - RUNNER_UP_MARGIN * ctx.config.search.margin \
+                and c.coverage >= top.coverage:
+            return [replace(c, score=top.score), *[x for x in results if x is not c]]
+    return results
 
 
 def _off_topic(ctx: Context, results: list[Candidate]) -> bool:
