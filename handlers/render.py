@@ -15,7 +15,7 @@ from bot.kb.style import states_repealed_first
 from bot.types import Button, Context, Reply
 
 LABEL_CHARS = 60
-FIRST_MESSAGE_PLACES = 2  # article references in the first message; all of them, with numbers, in the detail
+FIRST_MESSAGE_PLACES = 1  # article references in the first message; all of them, with numbers, in the detail
 
 
 def _where(c: Citation) -> str:

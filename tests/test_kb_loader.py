@@ -59,6 +59,7 @@ def test_good_entry_loads_with_v2_fields(kdir):
         (GOOD + "    related: [khong-co]\n", "zz-ok › related: no entry with id 'khong-co'"),
         (GOOD + "    province: Atlantis\n", "zz-ok › province"),
         (GOOD + GOOD, "zz-ok › id: also used in"),
+        (GOOD + "    label: " + "x" * 41 + "\n", "zz-ok › label"),
     ],
 )
 def test_errors_name_file_entry_and_field(kdir, body, expected):
