@@ -101,6 +101,9 @@ def _first_start(app: App) -> None:
     if app.config.web.console_token:
         log.warning("web.console_token / HTX_CONSOLE_TOKEN is no longer used: staff log in with their own "
                     "accounts (htx-bot staff add USERNAME --role staff); remove the setting")
+    if app.config.limits.proxy_header:
+        log.warning("limits.proxy_header is no longer used: the web chat believes X-Forwarded-For only from "
+                    "[web] trusted_proxies, as the console does; list your proxy there and remove the setting")
 
 
 async def reload_knowledge(app: App) -> bool:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from clock import Clock
 from test_console import CSRF, PASSWORD, add_staff, login
 
-from bot import server
+from bot import proxies, server
 from bot.app import App
 from bot.cli import main
 from bot.config import ConfigError, load_config
@@ -387,7 +387,7 @@ def test_host_names_and_client_addresses():
     names = access.allowed_names("192.168.1.5", ["htx.example.vn"])
     assert {"192.168.1.5", "htx.example.vn", "localhost", "127.0.0.1", "::1"} <= names
     assert "0.0.0.0" not in access.allowed_names("0.0.0.0", [])
-    policy = access.Access(None, b"k", names, access.networks(["10.0.0.0/8", "127.0.0.1"]))  # type: ignore[arg-type]
+    policy = access.Access(None, b"k", names, proxies.networks(["10.0.0.0/8", "127.0.0.1"]))  # type: ignore[arg-type]
     assert policy.client_address("10.1.2.3", {"X-Forwarded-For": "1.2.3.4, 10.9.9.9"}) == "1.2.3.4"
     assert policy.client_address("10.1.2.3", {"X-Forwarded-For": "evil, 5.6.7.8"}) == "5.6.7.8"
     assert policy.client_address("8.8.8.8", {"X-Forwarded-For": "1.2.3.4"}) == "8.8.8.8"  # not a trusted proxy

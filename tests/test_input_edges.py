@@ -11,8 +11,9 @@ from scripted import CHAT_ID, USER_NAME, TelegramHarness, wait_until
 
 from bot.channels import jsonbody
 from bot.channels import web as web_channel
-from bot.channels.ratelimit import Window, client_address
+from bot.channels.ratelimit import Window
 from bot.junk import syllable, worth_a_ticket
+from bot.proxies import TrustedProxies
 from bot.textnorm import clean, parse_id
 from bot.types import Incoming
 
@@ -139,9 +140,9 @@ async def test_one_browser_is_limited_per_address_too(app, aiohttp_client):
     assert statuses == [200, 200, 200, 429, 429]
 
 
-async def test_behind_a_proxy_only_the_configured_header_counts(app, aiohttp_client):
+async def test_behind_a_trusted_proxy_the_forwarded_address_counts(app, aiohttp_client):
     app.config.limits.address_new_users_per_hour = 2
-    app.config.limits.proxy_header = "X-Real-IP"
+    app.config.web.trusted_proxies = ["127.0.0.1", "::1"]  # the test client connects from loopback
     webapp = web.Application()
     web_channel.setup(webapp, app)
     client = await aiohttp_client(webapp)
@@ -151,16 +152,32 @@ async def test_behind_a_proxy_only_the_configured_header_counts(app, aiohttp_cli
         return (await client.post("/api/message", json={"text": "xin chào"}, headers=headers)).status
 
     # Two clients behind the same proxy each get their own allowance ...
-    assert [await post({"X-Real-IP": "203.0.113.7"}) for _ in range(3)] == [200, 200, 429]
-    assert [await post({"X-Real-IP": "203.0.113.8"}) for _ in range(3)] == [200, 200, 429]
-    # ... and a forged X-Forwarded-For changes nothing when it is not the configured header.
-    assert await post({"X-Real-IP": "203.0.113.7", "X-Forwarded-For": "198.51.100.1"}) == 429
+    assert [await post({"X-Forwarded-For": "203.0.113.7"}) for _ in range(3)] == [200, 200, 429]
+    assert [await post({"X-Forwarded-For": "203.0.113.8"}) for _ in range(3)] == [200, 200, 429]
+    # ... and what the client put before the proxy's entry changes nothing.
+    assert await post({"X-Forwarded-For": "198.51.100.1, 203.0.113.7"}) == 429
+
+
+async def test_a_forwarded_address_from_an_untrusted_peer_is_not_believed(app, aiohttp_client):
+    app.config.limits.address_new_users_per_hour = 2
+    app.config.web.trusted_proxies = []
+    webapp = web.Application()
+    web_channel.setup(webapp, app)
+    client = await aiohttp_client(webapp)
+
+    async def post(forwarded):
+        client.session.cookie_jar.clear()
+        return (await client.post("/api/message", json={"text": "xin chào"},
+                                  headers={"X-Forwarded-For": forwarded})).status
+
+    assert [await post(f"203.0.113.{i}") for i in range(3)] == [200, 200, 429]
 
 
 def test_client_address_and_window():
-    assert client_address("10.0.0.1", {"X-Forwarded-For": "1.2.3.4"}, "") == "10.0.0.1"
-    assert client_address("10.0.0.1", {"X-Forwarded-For": "6.6.6.6, 1.2.3.4"}, "X-Forwarded-For") == "1.2.3.4"
-    assert client_address("10.0.0.1", {}, "X-Forwarded-For") == "10.0.0.1"
+    proxies = TrustedProxies.of(["10.0.0.0/8"])
+    assert TrustedProxies.of([]).client_address("10.0.0.1", {"X-Forwarded-For": "1.2.3.4"}) == "10.0.0.1"
+    assert proxies.client_address("10.0.0.1", {"X-Forwarded-For": "6.6.6.6, 1.2.3.4"}) == "1.2.3.4"
+    assert proxies.client_address("10.0.0.1", {}) == "10.0.0.1"
     now = [0.0]
     window = Window(2, 60, clock=lambda: now[0])
     assert [window.allow("a") for _ in range(3)] == [True, True, False]

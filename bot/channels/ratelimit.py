@@ -2,15 +2,15 @@
 
 The engine limits each user; a script that drops the cookie is a new user on every post, so the web
 chat also counts per address. Behind a reverse proxy every request comes from the proxy: the client's
-address is then read from the one header the operator configured (`limits.proxy_header`) and from
-nowhere else, since any client can send an X-Forwarded-For of its choosing.
+address is then the one the proxy forwarded, believed only from `web.trusted_proxies` (bot/proxies.py),
+since any client can send an X-Forwarded-For of its choosing.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 MAX_TRACKED = 10_000
 
@@ -53,14 +53,3 @@ class AddressLimits:
         if new_user and not self.new_users.allow(address):
             return False
         return self.messages.allow(address)
-
-
-def client_address(remote: str | None, headers: Mapping[str, str], proxy_header: str) -> str:
-    """The client's address: the peer's, or with a configured proxy header the address the proxy put
-    last in it (the entries before it came from the client and prove nothing)."""
-    if proxy_header:
-        value = headers.get(proxy_header, "")
-        last = value.rsplit(",", 1)[-1].strip()
-        if last:
-            return last[:64]
-    return remote or "?"

@@ -18,8 +18,9 @@ import jinja2
 from aiohttp import web
 
 from bot.channels import Host, jsonbody
-from bot.channels.ratelimit import AddressLimits, client_address
+from bot.channels.ratelimit import AddressLimits
 from bot.markup import to_html
+from bot.proxies import TrustedProxies
 from bot.types import Incoming
 
 CHANNEL = "web"
@@ -35,6 +36,7 @@ R = TypeVar("R", bound=web.StreamResponse)
 APP_KEY = web.AppKey("htx_app", Host)
 JINJA_KEY = web.AppKey("htx_jinja", jinja2.Environment)
 LIMITS_KEY = web.AppKey("htx_web_limits", AddressLimits)
+PROXIES_KEY = web.AppKey("htx_web_proxies", TrustedProxies)
 
 TOO_FAST = "Bà con gửi nhanh quá, xin đợi một lát rồi gửi lại nhé."
 BAD_BODY = "Dữ liệu gửi lên không hợp lệ."
@@ -50,6 +52,7 @@ def setup(webapp: web.Application, app: Host) -> None:
         webapp[JINJA_KEY] = environment()
     limits = app.config.limits
     webapp[LIMITS_KEY] = AddressLimits(limits.address_messages_per_minute, limits.address_new_users_per_hour)
+    webapp[PROXIES_KEY] = TrustedProxies.of(app.config.web.trusted_proxies)
     webapp.router.add_get("/", page)
     webapp.router.add_post("/api/message", message)
     webapp.router.add_get("/api/poll", poll)
@@ -123,7 +126,7 @@ async def message(request: web.Request) -> web.Response:
 
 def _within_limits(request: web.Request, new_user: bool) -> bool:
     """Per client address: messages a minute, and (for a post without our cookie) new users an hour."""
-    address = client_address(request.remote, request.headers, request.app[APP_KEY].config.limits.proxy_header)
+    address = request.app[PROXIES_KEY].client_address(request.remote, request.headers)
     return request.app[LIMITS_KEY].allow(address, new_user)
 
 

@@ -8,7 +8,8 @@
   deletes the row, so the cookie is worth nothing from that moment on. A browser that is not logged in
   gets an anonymous id too: the login form's CSRF token is bound to it.
 - CSRF: the token of a form is an HMAC of the session id under a random secret kept in the database.
-- Addresses: `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from `web.trusted_proxies`.
+- Addresses: `X-Forwarded-For` and `X-Forwarded-Proto` are believed only from `web.trusted_proxies`
+  (bot/proxies.py, the rule the web chat's limits use too).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.console.auth import Staff
+from bot.proxies import IPNetwork, TrustedProxies
 
 if TYPE_CHECKING:
     from bot.db import Store
@@ -35,9 +37,6 @@ SECRET_KV = "console_secret"  # nosec B105 # the name of the kv row, not a secre
 TOUCH_EVERY = 60.0  # seconds between two updates of a session's last-seen time
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 SID = 32  # random bytes in a session id
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
 
 def is_loopback(host: str) -> bool:
     """True for 127.0.0.0/8, ::1 and 'localhost'; False for 0.0.0.0, '' and every real address."""
@@ -69,18 +68,6 @@ def allowed_names(bound_host: str, configured: Iterable[str]) -> frozenset[str]:
         names.add(bound)
     names.update(LOOPBACK_NAMES)
     return frozenset(names)
-
-
-def networks(values: Iterable[str]) -> tuple[IPNetwork, ...]:
-    """`web.trusted_proxies` as networks (a bare address is a /32 or /128); raises ValueError."""
-    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
-
-
-def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address((value or "").strip().strip("[]"))
-    except ValueError:
-        return None
 
 
 def hash_sid(sid: str) -> str:
@@ -131,27 +118,12 @@ class Access:
         name = host_name(header)
         return bool(name) and name in self.allowed_hosts
 
-    def _trusted(self, address: str | None) -> bool:
-        ip = _ip(address)
-        return ip is not None and any(ip in net for net in self.trusted_proxies)
-
     def client_address(self, remote: str | None, headers: Mapping[str, str]) -> str:
         """The client's address: the peer's, or behind trusted proxies the last address they did not add."""
-        address = remote or "?"
-        if not self._trusted(address):
-            return address
-        hops = [h.strip() for h in headers.get("X-Forwarded-For", "").split(",") if h.strip()]
-        for hop in reversed(hops):
-            if _ip(hop) is None:
-                break
-            address = hop
-            if not self._trusted(hop):
-                break
-        return address
+        return TrustedProxies(self.trusted_proxies).client_address(remote, headers)
 
     def is_https(self, secure: bool, remote: str | None, headers: Mapping[str, str]) -> bool:
-        forwarded = headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-        return secure or (forwarded == "https" and self._trusted(remote))
+        return TrustedProxies(self.trusted_proxies).is_https(secure, remote, headers)
 
     # --- sessions ---------------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ import markupsafe
 import yaml
 from aiohttp import web
 
+from bot import proxies
 from bot.app import App
 from bot.console import access, auth, csvexport, inbox, knowledge, queries, reports, review
 from bot.console.access import COOKIE, COOKIE_PATH, SESSION_KEY, Access, Session, current_staff
@@ -71,7 +72,7 @@ def setup(webapp: web.Application, app: App) -> None:
 
     cfg = app.config.web
     policy = Access(app.store, access.load_secret(app.store), access.allowed_names(cfg.host, cfg.allowed_hosts),
-                    access.networks(cfg.trusted_proxies), idle_seconds=cfg.session_idle_minutes * 60.0,
+                    proxies.networks(cfg.trusted_proxies), idle_seconds=cfg.session_idle_minutes * 60.0,
                     absolute_seconds=cfg.session_hours * 3600.0, clock=app.store.clock)
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
     console = Console(app, policy, environment(labels), labels, knowledge.root_dir(app.config))
