@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -301,10 +302,13 @@ def backup(config_path: str | None, out: str | None) -> None:
 
     config = _config(config_path)
     try:
-        result = make_backup(config.storage.path, out or default_path(config.storage.path))
-    except (BackupError, OSError, sqlite3.Error) as exc:
+        result = make_backup(config.storage.path, out or default_path(config.storage.path),
+                             overlay=config.knowledge.overlay_path or None)
+    except (BackupError, OSError, sqlite3.Error, tarfile.TarError) as exc:
         _fail(f"backup failed: {exc}")
     click.echo(f"{result.path}: {result.bytes} bytes, {result.messages} messages, integrity ok")
+    if result.overlay:
+        click.echo(f"{result.overlay}: the staff's knowledge edits (knowledge.overlay_path)")
 
 
 @main.command()
@@ -318,8 +322,9 @@ def restore(config_path: str | None, backup_file: str, force: bool) -> None:
 
     config = _config(config_path)
     try:
-        aside = put_back(backup_file, config.storage.path, force=force)
-    except (BackupError, OSError, sqlite3.Error) as exc:
+        aside = put_back(backup_file, config.storage.path, force=force,
+                         overlay=config.knowledge.overlay_path or None)
+    except (BackupError, OSError, sqlite3.Error, tarfile.TarError) as exc:
         _fail(f"restore failed: {exc}")
     click.echo(f"restored {backup_file} to {config.storage.path}")
     if aside.exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import tarfile
 import threading
 
 import pytest
@@ -109,3 +110,39 @@ def test_cli_backup_and_restore(tmp_path):
 
 def test_default_path_is_next_to_the_database():
     assert str(default_path("data/htx-bot.sqlite3", 0)).startswith("data/backups/htx-bot-19")
+
+
+def test_the_staff_knowledge_overlay_is_backed_up_and_restored(tmp_path):
+    db, overlay = tmp_path / "data" / "bot.sqlite3", tmp_path / "data" / "overlay"
+    (overlay / "entries").mkdir(parents=True)
+    (overlay / "entries" / "them.yaml").write_text("một cách hỏi mới\n", encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\npath = "{db}"\n[knowledge]\noverlay_path = "{overlay}"\n', encoding="utf-8")
+    Store(db).close()
+    runner = CliRunner()
+    out = runner.invoke(main, ["backup", "--config", str(config), "--out", str(tmp_path / "b.sqlite3")])
+    assert out.exit_code == 0, out.output
+    assert "b.sqlite3.overlay.tar.gz" in out.output
+    (overlay / "entries" / "them.yaml").write_text("sửa sau khi sao lưu\n", encoding="utf-8")
+    (overlay / "entries" / "sau.yaml").write_text("thêm sau\n", encoding="utf-8")
+    out = runner.invoke(main, ["restore", str(tmp_path / "b.sqlite3"), "--config", str(config)])
+    assert out.exit_code == 0, out.output
+    assert (overlay / "entries" / "them.yaml").read_text(encoding="utf-8") == "một cách hỏi mới\n"
+    assert not (overlay / "entries" / "sau.yaml").exists()
+    (aside,) = [p for p in overlay.parent.iterdir() if p.name.startswith("overlay.before-restore-")]
+    assert (aside / "entries" / "sau.yaml").exists()  # the replaced edits are kept aside, not deleted
+
+
+def test_a_damaged_overlay_archive_changes_nothing(tmp_path):
+    db, overlay = tmp_path / "bot.sqlite3", tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "a.yaml").write_text("a\n", encoding="utf-8")
+    Store(db).close()
+    made = backup(db, tmp_path / "b.sqlite3", overlay=overlay)
+    assert made.overlay is not None
+    made.overlay.write_bytes(b"not a tar file")
+    with pytest.raises(tarfile.TarError):
+        restore(made.path, db, overlay=overlay)
+    assert (overlay / "a.yaml").read_text(encoding="utf-8") == "a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.sqlite3", "b.sqlite3.overlay.tar.gz", "bot.sqlite3",
+                                                          "overlay"]
