@@ -150,6 +150,12 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     for i, q in enumerate(reading.questions):
         # A follow-up ("Hồ sơ gồm gì?") belongs to the matter the message or the question before it is about.
         context = parts[-1].referral if parts and parts[-1].referral else whole
+        if context is None and reading.story_sentences and readers:
+            # "Nay tôi muốn làm sổ đỏ… Có được cấp giấy chứng nhận không?": the sentence before a question
+            # may name the matter (land) that the question's own words leave open, even when the member
+            # introduced themself as an HTX member earlier in the message.
+            context = referral.match(f"{reading.story_sentences[-1]} {q.text}", ctx.kb.normalizer,
+                                     readers.referral)
         parts.append(replace(analyse(ctx, reading.search_text(i), reading, context, other_subject), asked=q.text))
     if len(parts) == 1 and parts[0].kind == Kind.UNKNOWN and parts[0].referral is None and text != parts[0].text:
         # The question alone found nothing: the whole message may still say what it is about.
@@ -305,8 +311,10 @@ def plausible(ctx: Context, text: str) -> bool:
 
 def not_sure(ctx: Context, text: str, score: float) -> Outcome:
     readers = ctx.kb.readers
-    if readers is not None and plausible(ctx, text) and not referral.about_cooperatives(text, readers.referral):
-        # Not about cooperatives at all: honest, and no ticket promising an answer the alliance cannot give.
+    if readers is not None and plausible(ctx, text) and (not referral.about_cooperatives(text, readers.referral)
+                                                          or ctx.searcher.about_other_subject(text)):
+        # Not about cooperatives at all ("vốn điều lệ công ty TNHH" is a company's matter): honest, and no
+        # ticket promising an answer the alliance cannot give.
         meta: Meta = {"kind": Kind.UNKNOWN, "score": score, "referral": "none"}
         return Outcome([Reply(ctx.t("unknown_general"))], meta=meta)
     if not plausible(ctx, text):

@@ -21,6 +21,7 @@ from bot.types import Context, Kind
 
 MAX_CHOICES = 3
 AGREEMENT_WORDS = 5  # meaningful syllables a question needs before agreement may replace "did you mean"
+FOLLOW_UP_WORDS = 4  # at most this many meaningful syllables, and no cooperative named: a follow-up
 RUNNER_UP_MARGIN = 0.5  # share of search.margin within which BM25's choice may overtake the leader
 NEGATION_SHIFT = 0.08  # moves an entry that shares the member's negation above its positive twin
 
@@ -120,6 +121,11 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
         # "Did you mean" with a single choice that a whole question mostly matches: answer it, headed by
         # what was understood, rather than ask a yes/no the member cannot judge without the answer.
         kind = Kind.ANSWER
+    if context is not None and readers is not None and words <= FOLLOW_UP_WORDS \
+            and not referral.about_cooperatives(text, readers.referral):
+        # "Nộp online được không?" after a passport question: a follow-up that names no subject of its own
+        # is about the matter of the message, however well its words match an entry.
+        return Part(text, Kind.UNKNOWN, referral=context, score=score)
     if context is not None and not (kind == Kind.ANSWER and score >= ctx.config.search.confident_threshold):
         return Part(text, Kind.UNKNOWN, referral=context, score=score)
     if kind == Kind.UNKNOWN and readers is not None and _off_topic(ctx, results):

@@ -1,0 +1,64 @@
+"""Another office's matter inside a longer message: named by the sentence before the question, or asked
+about again in a follow-up that names no subject of its own; and no staff ticket for another organisation."""
+
+import pytest
+
+from bot.db import Store
+from bot.engine import Engine
+from bot.kb.loader import DEFAULT_DIR, load
+from bot.referral import Referral
+from bot.search import ENTRY, Candidate, Searcher
+from bot.types import Kind
+from handlers.question import analyse
+
+
+def outcome(app, text):
+    return app.engine.preview(text)
+
+
+def test_the_sentence_before_a_question_can_name_the_office_matter(app):
+    text = ("Chào ad, tôi là thành viên HTX chè được 6 năm nay. Năm 2019 tôi mua của ông Páo một đồi chè, chỉ "
+            "viết giấy tay. Nay tôi muốn làm sổ đỏ đứng tên mình để yên tâm trồng lại chè. "
+            "Xin hỏi trường hợp của tôi có được cấp giấy chứng nhận không?")
+    meta = outcome(app, text).meta
+    assert meta.get("referral") == "land" or any(p.get("referral") == "land" for p in meta.get("parts") or [])
+    assert meta.get("kind") != Kind.ANSWER
+
+
+@pytest.mark.parametrize(("follow_up", "referred"), [("Nộp online được không?", True),
+                                                      ("Còn HTX thì nộp online được không?", False)])
+def test_a_follow_up_without_a_subject_of_its_own_stays_with_the_office_matter(app, monkeypatch, follow_up,
+                                                                                  referred):
+    ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
+    entry = next(e for e in app.kb.entries.values() if not e.province)
+    confident = [Candidate(ENTRY, entry.id, 0.9, "", 0.9)]  # however well its words match an entry
+    monkeypatch.setattr(type(ctx.searcher), "search", lambda self, text, province=None, limit=5: list(confident))
+    passport = Referral("civil_status", "…", ("hộ chiếu",))
+    part = analyse(ctx, follow_up, context=passport)
+    assert (part.referral is passport) is referred
+    assert (part.kind == Kind.ANSWER) is not referred
+
+
+def test_a_follow_up_that_names_a_cooperative_is_still_looked_up(app):
+    text = "Em chưa từng có hộ chiếu. Làm hộ chiếu ở đâu ạ? Còn đăng ký thành lập HTX thì ở đâu?"
+    parts = outcome(app, text).meta.get("parts") or []
+    assert len(parts) == 2 and parts[0].get("referral") == "civil_status"
+    assert parts[1].get("kind") == Kind.ANSWER
+
+
+@pytest.fixture
+def shipped_app(config):
+    config.knowledge.path = str(DEFAULT_DIR)
+    kb = load(DEFAULT_DIR)
+    store = Store(config.storage.path)
+    engine = Engine(kb, store, config, searcher=Searcher(kb))
+    yield engine
+    store.close()
+
+
+@pytest.mark.parametrize("text", ["Công ty TNHH một thành viên vốn điều lệ tối thiểu bao nhiêu",
+                                  "Ban quản trị chung cư nhiệm kỳ mấy năm"])
+def test_another_organisations_matter_opens_no_ticket(shipped_app, text):
+    out = shipped_app.preview(text)
+    assert out.meta.get("kind") == Kind.UNKNOWN
+    assert not any(type(e).__name__ == "OpenTicket" for e in out.effects)
