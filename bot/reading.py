@@ -552,8 +552,15 @@ class _Reader:
             story=" ".join(self._sentence_text(i, j) for i, j in story),
             story_sentences=tuple(self._sentence_text(i, j) for i, j in story),
             asks_history=asks_history,
-            negations=tuple(self._negations(content)),
+            negations=tuple(self._negations(self._searched(questions[:MAX_QUESTIONS], story))),
         )
+
+    def _searched(self, questions: list[tuple[int, int]], story: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The words search sees (Reading.search_text): the questions, and the last story sentence when a
+        question is too short to say anything alone. A negation elsewhere in the story ("… vẫn không trả
+        nổi") is part of the story, not of what is asked, and must not steer the match."""
+        short = any(len(_WORD_RE.findall(self.t.span(i, j))) <= SHORT_QUESTION for i, j in questions)
+        return [*questions, story[-1]] if short and story else list(questions)
 
     def _asks_history(self, i: int, j: int) -> bool:
         if self.r.history.search(self.w, i, j):

@@ -350,3 +350,15 @@ def test_long_message_reads_fast(norm):
     for _ in range(runs):
         read_message(text, norm)
     assert (time.perf_counter() - started) / runs < 0.004  # generous for slow CI; ~0.7 ms on a laptop
+
+
+def test_a_negation_in_the_story_does_not_steer_a_whole_question(norm):
+    text = ("HTX vận tải của chồng tôi nợ ngân hàng, xe bán gần hết mà vẫn không trả nổi. "
+            "Nếu tài sản HTX không đủ trả nợ thì gia đình tôi có phải trả thay phần còn thiếu không?")
+    negations = read_message(text, norm).negations
+    assert "khong du tra no" in negations and not any(n.startswith("khong tra") for n in negations)
+
+
+def test_a_short_question_keeps_the_negation_of_the_sentence_it_leans_on(norm):
+    text = "Tôi là thành viên liên kết, không góp vốn. Có được chia lãi không?"
+    assert "khong gop von" in read_message(text, norm).negations
