@@ -30,6 +30,9 @@ from handlers.render import (
 
 __all__ = ["decide", "handle", "visible"]
 
+STORY_QUESTION_WORDS = 5  # meaningful syllables at most: a question this bare is about the story before it
+STORY_SENTENCES = 2  # story sentences tried in front of such a question, the last ones first
+
 
 
 def handle(ctx: Context, state: DialogState | None, msg: Message) -> Outcome:
@@ -156,13 +159,30 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
             # introduced themself as an HTX member earlier in the message.
             context = referral.match(f"{reading.story_sentences[-1]} {q.text}", ctx.kb.normalizer,
                                      readers.referral)
-        parts.append(replace(analyse(ctx, reading.search_text(i), reading, context, other_subject), asked=q.text))
+        part = analyse(ctx, reading.search_text(i), reading, context, other_subject)
+        if part.kind in (Kind.UNKNOWN, Kind.CLARIFY) and part.referral is None:
+            part = _with_story(ctx, part, q.text, reading, context, other_subject)
+        parts.append(replace(part, asked=q.text))
     if len(parts) == 1 and parts[0].kind == Kind.UNKNOWN and parts[0].referral is None and text != parts[0].text:
         # The question alone found nothing: the whole message may still say what it is about.
         retry = analyse(ctx, text, reading, other_subject=other_subject)
         if retry.kind != Kind.UNKNOWN or retry.referral is not None:
             parts = [retry]
     return answer_parts(ctx, text, message_id, parts, reading)
+
+
+def _with_story(ctx: Context, part: Part, question: str, reading: Reading, context: Referral | None,
+                other_subject: bool) -> Part:
+    """A question with few words of its own ("Vậy họ làm như vậy có đúng không?") is about the story: tried
+    again with each of the last story sentences in front of it, and answered when one of them makes a
+    whole question search answers. A rule read from the member's own numbers in such a pairing is not
+    trusted (the numbers may be an age or a price in an unrelated sentence)."""
+    if not reading.story_sentences or len(ctx.searcher.content_words(question)) > STORY_QUESTION_WORDS:
+        return part
+    tries = [analyse(ctx, f"{sentence} {question}", reading, context, other_subject)
+             for sentence in reading.story_sentences[-STORY_SENTENCES:]]
+    answered = [t for t in tries if t.kind == Kind.ANSWER and t.lead is None]
+    return max(answered, key=lambda t: t.score) if answered else part
 
 
 def answer_parts(ctx: Context, text: str, message_id: int, parts: list[Part], reading: Reading | None) -> Outcome:
