@@ -15,18 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.kb.model import Citation
 from bot.reading import KNOWLEDGE_DIR, SHORT_QUESTION, PhraseSet, Text, Word, load_yaml, str_list
 from bot.textnorm import Normalizer, fold, toned_tokens
 
 LAWS = ("2023", "2012")
 BODIES = ("htx", "lhhtx", "tht")
-
-
-@dataclass(frozen=True)
-class Citation:
-    doc: str
-    article: int
-    clause: int | None = None
 
 
 @dataclass(frozen=True)

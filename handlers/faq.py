@@ -288,7 +288,8 @@ def answer_one(ctx: Context, text: str, message_id: int, part: Part, history: bo
         return Outcome(
             [reply],
             meta={"kind": Kind.ANSWER, "entry_id": entry.id, "score": top.score,
-                  "citations": citations_data(entry), "alternatives": alt_data, "history_first": history_first,
+                  "citations": [*(c.as_dict() for c in part.lead_citations), *citations_data(entry)],
+                  "alternatives": alt_data, "history_first": history_first,
                   "repealed_first": repealed_first(ctx, body) and not history_first},
         )
     if part.kind == Kind.CLARIFY:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot import facts, referral
-from bot.kb.model import Entry
+from bot.kb.model import Citation, Entry
 from bot.reading import Reading
 from bot.referral import Referral
 from bot.search import ENTRY, INTENT, OUT_OF_SCOPE, Candidate
@@ -34,6 +34,7 @@ class Part:
     kind: Kind  # ANSWER, INTENT, CLARIFY or UNKNOWN
     candidates: tuple[Candidate, ...] = ()
     lead: str | None = None  # the member's own case, answered first ("Không được: … 40% là vượt mức …")
+    lead_citations: tuple[Citation, ...] = ()  # what the lead rests on (it names them itself)
     referral: Referral | None = None  # another office's matter
     score: float = 0.0
     asked: str = ""  # the question as the member put it, for headings
@@ -147,7 +148,7 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
         chosen = next((c for c in cands if c.key == entry.id), None) or Candidate(ENTRY, entry.id, 1.0)
         others = tuple(c for c in cands if c.key != entry.id)
         return Part(text, Kind.ANSWER, (replace(chosen, score=max(chosen.score, 1.0)), *others),
-                    lead=verdict.sentence, score=score)
+                    lead=verdict.sentence, lead_citations=verdict.citations, score=score)
     return Part(text, kind, tuple(cands), score=score)
 
 

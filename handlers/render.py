@@ -93,7 +93,8 @@ def first_text(ctx: Context, entry: Entry, history_first: bool = False, lead: st
         citations = today_citations(ctx, entry)
     if entry.unsure:
         lines.append(entry.unsure.strip())
-    lines.append(brief_sources(ctx, list(dict.fromkeys(citations)), history_first))
+    if not lead or history_first:  # a lead names the article it rests on itself
+        lines.append(brief_sources(ctx, list(dict.fromkeys(citations)), history_first))
     return "\n".join(lines)
 
 

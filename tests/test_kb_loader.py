@@ -130,3 +130,13 @@ def test_every_entry_citing_an_old_document_tells_its_history(kb):
     for entry in kb.entries.values():
         if any(not kb.document(c.doc).in_force for c in entry.citations):
             assert entry.history, entry.id
+
+
+def test_a_fact_rule_must_link_an_entry_citing_its_article(kdir):
+    rules = kdir / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    assert "entry_id: l23-so-thanh-vien-toi-thieu" in text
+    rules.write_text(text.replace("entry_id: l23-so-thanh-vien-toi-thieu", "entry_id: htx-lap-doanh-nghiep", 1),
+                     encoding="utf-8")
+    assert any("knowledge/rules.yaml" in e and "entry_id: htx-lap-doanh-nghiep does not cite the rule's article" in e
+               for e in errors(kdir)), errors(kdir)

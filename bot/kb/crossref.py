@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bot.kb.model import Readers, doc_key
 from bot.kb.problems import Report
@@ -42,6 +42,7 @@ REQUIRED_TEXTS = (
     "staff_ask", "staff_sent", "unsupported", "too_long", "empty", "outdated_doc", "error",
 )
 DOCUMENTS = "knowledge/documents.yaml"
+RULES = "knowledge/rules.yaml"
 
 
 T = TypeVar("T")
@@ -82,11 +83,36 @@ def check(parsed: Parsed, report: Report) -> None:
     entries = _entries(parsed, docs, provinces, report)
     _phrasings(parsed.phrasings, entries, report)
     _ui(parsed.ui, entries, parsed.intents, report)
+    if parsed.readers is not None:
+        _fact_rules(parsed.readers.facts.data, entries, report)
     common = parsed.selfchecks.get(COMMON)
     for name, located in parsed.selfchecks.items():
         if isinstance(located.item, SelfCheckFile):
             checker = _SelfCheck(name, located.file, report, docs, provinces)
             checker.run(located.item, common.item if common and isinstance(common.item, CommonFile) else None)
+
+
+def _fact_rules(data: Any, entries: dict[str, Located[EntryModel]], report: Report, path: str = "") -> None:
+    """A rule answered from the member's numbers names the entry shown under its sentence: that entry must
+    cite the rule's own article, or the sources the member reads contradict the sentence."""
+    if isinstance(data, list):
+        for i, item in enumerate(data):
+            _fact_rules(item, entries, report, f"{path}[{i}]")
+        return
+    if not isinstance(data, dict):
+        return
+    entry_id = data.get("entry_id")
+    if entry_id:
+        rule = str(data.get("id") or path.lstrip("."))
+        located = entries.get(str(entry_id))
+        wanted = {(doc_key(str(c.get("doc"))), c.get("article")) for c in data.get("citations") or []
+                  if isinstance(c, dict)}
+        # A link to an entry this knowledge base lacks only switches the rule off (facts.apply skips it).
+        cited = {(doc_key(c.doc), c.article) for c in located.item.citations} if located else set()
+        if located is not None and wanted and not wanted & cited:
+            report.error(RULES, rule, "entry_id", f"{entry_id} does not cite the rule's article")
+    for key, value in data.items():
+        _fact_rules(value, entries, report, f"{path}.{key}")
 
 
 # --- registry, provinces, synonyms, texts, ui --------------------------------------------------------

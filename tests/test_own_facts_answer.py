@@ -1,0 +1,32 @@
+"""An answer led by the member's own numbers names the rule's article in its sentence, and its citations
+(what `ask --json` and the evaluation read) start with that article."""
+
+import pytest
+
+from bot.db import Store
+from bot.engine import Engine
+from bot.kb.loader import DEFAULT_DIR, load
+from bot.search import Searcher
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load(DEFAULT_DIR)
+
+
+@pytest.fixture
+def engine(config, shipped):
+    config.knowledge.path = str(DEFAULT_DIR)
+    store = Store(config.storage.path)
+    yield Engine(shipped, store, config, searcher=Searcher(shipped))
+    store.close()
+
+
+@pytest.mark.parametrize(("text", "article"), [("con em 17 tuổi có vào htx làm xã viên được không ạ", 30),
+                                                ("htx em có 4 thành viên thì có đủ thành lập không", 4)])
+def test_the_lead_names_its_article_and_cites_it_first(engine, text, article):
+    out = engine.preview(text)
+    first = out.replies[0].text
+    assert f"Điều {article} Luật HTX 2023" in first.splitlines()[0]
+    assert "Nguồn:" not in first  # the sentence already says it: no second line repeating it
+    assert (out.meta["citations"][0]["doc"], out.meta["citations"][0]["article"]) == ("17/2023/QH15", article)
