@@ -253,9 +253,12 @@ class Reading:
         """Question `index` as search should see it: a very short question ("Vậy có đúng luật
         không?") says nothing by itself, so the last story sentence is put in front of it."""
         question = self.questions[index].text
-        if self.story_sentences and len(_WORD_RE.findall(question)) <= SHORT_QUESTION:
+        if self.story_sentences and self.is_short(index):
             return f"{self.story_sentences[-1]} {question}"
         return question
+
+    def is_short(self, index: int) -> bool:
+        return len(_WORD_RE.findall(self.questions[index].text)) <= SHORT_QUESTION
 
 
 @dataclass(frozen=True)

@@ -159,9 +159,22 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
             # introduced themself as an HTX member earlier in the message.
             context = referral.match(f"{reading.story_sentences[-1]} {q.text}", ctx.kb.normalizer,
                                      readers.referral)
-        part = analyse(ctx, reading.search_text(i), reading, context, other_subject)
+        settled = frozenset(p.rule for p in parts if p.rule)
+        part = analyse(ctx, reading.search_text(i), reading, context, other_subject, settled)
+        if i > 0 and reading.is_short(i) and part.kind != Kind.ANSWER and part.referral is None:
+            # "5 người đã đủ lập HTX chưa? Hồ sơ nộp ở đâu?": the question before says what this one is about.
+            follow = analyse(ctx, f"{reading.questions[i - 1].text} {q.text}", reading, context, other_subject,
+                             settled)
+            part = follow if follow.kind == Kind.ANSWER else part
         if part.kind in (Kind.UNKNOWN, Kind.CLARIFY) and part.referral is None:
-            part = _with_story(ctx, part, q.text, reading, context, other_subject)
+            part = _with_story(ctx, part, q.text, reading, context, other_subject, settled)
+        answered = {p.top.key for p in parts if p.kind == Kind.ANSWER and p.top is not None}
+        if part.kind == Kind.ANSWER and part.top is not None and part.top.key in answered:
+            # The same answer twice in one message: the words borrowed from the question before made this
+            # one look like it. Alone it may find its own; if not, it is not answered rather than repeated.
+            alone = analyse(ctx, q.text, reading, context, other_subject, settled)
+            repeated = alone.kind == Kind.ANSWER and alone.top is not None and alone.top.key in answered
+            part = replace(part, kind=Kind.UNKNOWN, candidates=()) if repeated else alone
         parts.append(replace(part, asked=q.text))
     if len(parts) == 1 and parts[0].kind == Kind.UNKNOWN and parts[0].referral is None and text != parts[0].text:
         # The question alone found nothing: the whole message may still say what it is about.
@@ -172,14 +185,14 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
 
 
 def _with_story(ctx: Context, part: Part, question: str, reading: Reading, context: Referral | None,
-                other_subject: bool) -> Part:
+                other_subject: bool, settled: frozenset[str] = frozenset()) -> Part:
     """A question with few words of its own ("Vậy họ làm như vậy có đúng không?") is about the story: tried
     again with each of the last story sentences in front of it, and answered when one of them makes a
     whole question search answers. A rule read from the member's own numbers in such a pairing is not
     trusted (the numbers may be an age or a price in an unrelated sentence)."""
     if not reading.story_sentences or len(ctx.searcher.content_words(question)) > STORY_QUESTION_WORDS:
         return part
-    tries = [analyse(ctx, f"{sentence} {question}", reading, context, other_subject)
+    tries = [analyse(ctx, f"{sentence} {question}", reading, context, other_subject, settled)
              for sentence in reading.story_sentences[-STORY_SENTENCES:]]
     answered = [t for t in tries if t.kind == Kind.ANSWER and t.lead is None]
     return max(answered, key=lambda t: t.score) if answered else part

@@ -35,6 +35,7 @@ class Part:
     candidates: tuple[Candidate, ...] = ()
     lead: str | None = None  # the member's own case, answered first ("Không được: … 40% là vượt mức …")
     lead_citations: tuple[Citation, ...] = ()  # what the lead rests on (it names them itself)
+    rule: str | None = None  # the rule (knowledge/rules.yaml) the lead comes from
     referral: Referral | None = None  # another office's matter
     score: float = 0.0
     asked: str = ""  # the question as the member put it, for headings
@@ -92,12 +93,14 @@ def _decide(ctx: Context, results: list[Candidate]) -> tuple[Kind, list[Candidat
 
 
 def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Referral | None = None,
-            other_subject: bool = False) -> Part:
+            other_subject: bool = False, settled: frozenset[str] = frozenset()) -> Part:
     """Search one question and decide, with the referral, negation and own-facts rules applied.
 
     `context`: another office's matter the rest of the message is about ("… hộ kinh doanh? Hồ sơ gồm
     gì?"): a question the knowledge base does not answer with confidence belongs to it too.
     `other_subject`: the message as a whole is about another kind of organisation.
+    `settled`: rules an earlier question of the message was already answered by (the story's numbers
+    answer one question, not every question that shares the story).
     """
     readers = ctx.kb.readers
     if readers is not None:
@@ -137,6 +140,8 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
     story = reading.story if reading else ""
     history = reading.asks_history if reading else False
     for verdict in facts.apply(text, story, ctx.kb.normalizer, history=history, rules=readers.facts):
+        if verdict.rule_id in settled:
+            continue
         entry = ctx.kb.entries.get(verdict.entry_id or "")
         if not visible(ctx, entry) or entry is None:
             continue
@@ -148,7 +153,7 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
         chosen = next((c for c in cands if c.key == entry.id), None) or Candidate(ENTRY, entry.id, 1.0)
         others = tuple(c for c in cands if c.key != entry.id)
         return Part(text, Kind.ANSWER, (replace(chosen, score=max(chosen.score, 1.0)), *others),
-                    lead=verdict.sentence, lead_citations=verdict.citations, score=score)
+                    lead=verdict.sentence, lead_citations=verdict.citations, rule=verdict.rule_id, score=score)
     return Part(text, kind, tuple(cands), score=score)
 
 

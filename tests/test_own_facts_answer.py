@@ -30,3 +30,10 @@ def test_the_lead_names_its_article_and_cites_it_first(engine, text, article):
     assert f"Điều {article} Luật HTX 2023" in first.splitlines()[0]
     assert "Nguồn:" not in first  # the sentence already says it: no second line repeating it
     assert (out.meta["citations"][0]["doc"], out.meta["citations"][0]["article"]) == ("17/2023/QH15", article)
+
+
+def test_the_story_numbers_answer_one_question_not_every_question_of_the_message(engine):
+    out = engine.preview("Chúng tôi là 5 hộ nuôi ong, muốn lập HTX. Cho tôi hỏi: 5 người thì đã đủ lập HTX chưa? "
+                         "Hồ sơ nộp ở đâu, có phải lên tỉnh không?")
+    leads = [r.text for r in out.replies if "5 người là đủ" in r.text]
+    assert len(out.replies) >= 2 and len(leads) == 1

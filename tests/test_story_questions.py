@@ -17,7 +17,7 @@ def seen(app, monkeypatch):
     """analyse() answers only a text that starts with the sentence about the expulsion."""
     tried: list[str] = []
 
-    def analyse(ctx, text, reading=None, context=None, other_subject=False):
+    def analyse(ctx, text, reading=None, context=None, other_subject=False, settled=frozenset()):
         tried.append(text)
         if text.startswith("Tuần trước HĐQT"):
             return Part(text, Kind.ANSWER, (Candidate(ENTRY, "khai-tru", 0.5),), score=0.5)
@@ -53,3 +53,20 @@ def test_a_rule_read_from_numbers_in_an_unrelated_sentence_is_not_trusted(seen, 
     monkeypatch.setattr(faq, "STORY_SENTENCES", 3)
     part = retry(ctx, "lead có được không?")
     assert part.top is not None and part.top.key == "khai-tru"  # not the 0.9 one led by a number
+
+
+def test_a_short_follow_up_is_tried_with_the_question_before_it(app, monkeypatch):
+    tried: list[str] = []
+
+    def analyse(ctx, text, reading=None, context=None, other_subject=False, settled=frozenset()):
+        tried.append(text)
+        if text.startswith("5 người thì đã đủ lập HTX chưa? Hồ sơ"):
+            return Part(text, Kind.ANSWER, (Candidate(ENTRY, "dk-noi-dang-ky", 0.5),), score=0.5)
+        if text.startswith("5 người"):
+            return Part(text, Kind.ANSWER, (Candidate(ENTRY, "tv-so-thanh-vien", 0.9),), score=0.9)
+        return Part(text, Kind.UNKNOWN)
+
+    monkeypatch.setattr(faq, "analyse", analyse)
+    ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
+    out = faq.answer(ctx, "5 người thì đã đủ lập HTX chưa? Hồ sơ nộp ở đâu?", 1)
+    assert [p.get("entry_id") for p in out.meta["parts"]] == ["tv-so-thanh-vien", "dk-noi-dang-ky"]
