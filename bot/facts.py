@@ -101,6 +101,7 @@ class FactRules:
     count_units_lhhtx: PhraseSet
     count_not_members: PhraseSet
     count_thresholds: PhraseSet
+    count_current: PhraseSet
     number_words: _Keyed
     min_asks: PhraseSet
     min_not_if: PhraseSet
@@ -162,6 +163,7 @@ class FactRules:
             count_units_lhhtx=PhraseSet(str_list(data, "count_units_lhhtx", source)),
             count_not_members=PhraseSet(str_list(data, "count_not_members", source)),
             count_thresholds=PhraseSet(str_list(data, "count_thresholds", source)),
+            count_current=PhraseSet(str_list(data, "count_current", source)),
             number_words=_Keyed(_group(numbers)),
             min_asks=PhraseSet(str_list(data["min_members"], "asks", source)),
             min_not_if=PhraseSet(str_list(data["min_members"], "not_if", source)),
@@ -219,10 +221,12 @@ def _number(rules: FactRules, words: tuple[Word, ...], k: int) -> tuple[int, int
 
 
 def _count(rules: FactRules, t: Text, body: str) -> tuple[int, str] | None:
-    """How many members the message says the cooperative has ("HTX 8 người", "có tám hộ"),
-    with the unit as typed."""
+    """How many members the message says the cooperative has ("HTX 8 người", "có tám hộ"), with the unit
+    as typed. Of several different counts ("lập năm 2019 có 7 người … giờ chỉ còn 4") the one marked as
+    today's counts; with none marked the message does not say, and there is no count."""
     words = t.words
     units = [rules.count_units] + ([rules.count_units_lhhtx] if body == "lhhtx" else [])
+    found: list[tuple[int, str, bool]] = []
     for k in range(len(words)):
         number = _number(rules, words, k)
         if number is None:
@@ -236,8 +240,11 @@ def _count(rules: FactRules, t: Text, body: str) -> tuple[int, str] | None:
         if rules.count_thresholds.ending(words, max(0, k - 2), k):
             continue  # "từ 30 thành viên": the law's threshold, not their cooperative
         typed = t.span(k + used, k + used + unit)
-        return value, typed if typed.isupper() else typed.lower()
-    return None
+        current = bool(rules.count_current.ending(words, max(0, k - 3), k))
+        found.append((value, typed if typed.isupper() else typed.lower(), current))
+    if len({value for value, _, _ in found}) > 1:
+        found = [f for f in found if f[2]][-1:]
+    return (found[0][0], found[0][1]) if found else None
 
 
 def _percent(t: Text) -> float | None:
@@ -262,7 +269,8 @@ def _fmt(value: float) -> str:
 
 
 def _asked(asks: PhraseSet, q: Text, s: Text, not_if: PhraseSet | None = None, borrow: bool = True) -> bool:
-    """Whether the question asks about a rule; a very short question borrows the story's topic."""
+    """Whether the question asks about a rule; a very short question borrows the story's topic (and
+    another rule's words in the story count against it: "HĐQT 5 người … Như vậy có đủ không?")."""
     texts = [q, s] if borrow and len(q.words) <= SHORT_QUESTION else [q]
     if not any(asks.search(t.words) for t in texts):
         return False

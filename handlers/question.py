@@ -139,7 +139,10 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
         return Part(text, kind, tuple(cands), score=score)
     story = reading.story if reading else ""
     history = reading.asks_history if reading else False
-    for verdict in facts.apply(text, story, ctx.kb.normalizer, history=history, rules=readers.facts):
+    # The rules read the question itself; a story sentence put in front of it for search is story.
+    asked = next((text[len(s) + 1:] for s in (reading.story_sentences if reading else ()) if text.startswith(s + " ")),
+                 text)
+    for verdict in facts.apply(asked, story, ctx.kb.normalizer, history=history, rules=readers.facts):
         if verdict.rule_id in settled:
             continue
         entry = ctx.kb.entries.get(verdict.entry_id or "")

@@ -338,3 +338,13 @@ def test_apply_is_fast_on_a_long_message():
     for _ in range(50):
         apply(question, story, None)
     assert (time.perf_counter() - started) / 50 < 0.004
+
+
+def test_of_several_counts_the_one_marked_as_today_counts():
+    story = "htx toi lap nam 2019 co 7 nguoi, 2 nguoi mat, 1 nguoi xin ra, gio chi con 4 thanh vien chinh thuc."
+    verdict = one("vay co bi giai the khong", story)
+    assert verdict.yes is False and "12 tháng" in verdict.sentence
+
+
+def test_several_counts_none_marked_give_no_verdict():
+    assert apply("co bi giai the khong", "HTX tôi có 7 thành viên, năm ngoái 2 người xin ra.", None) == []

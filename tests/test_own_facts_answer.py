@@ -37,3 +37,9 @@ def test_the_story_numbers_answer_one_question_not_every_question_of_the_message
                          "Hồ sơ nộp ở đâu, có phải lên tỉnh không?")
     leads = [r.text for r in out.replies if "5 người là đủ" in r.text]
     assert len(out.replies) >= 2 and len(leads) == 1
+
+
+def test_the_count_the_story_marks_as_today_is_the_one_judged(engine):
+    out = engine.preview("htx toi lap nam 2019 co 7 nguoi, 2 nguoi mat, 1 nguoi xin ra, gio chi con 4 thanh vien "
+                         "chinh thuc tu dau nam 2025 toi nay. vay co bi giai the khong ad")
+    assert out.replies[0].text.startswith("Chưa đủ") and "Điều 103" in out.replies[0].text
