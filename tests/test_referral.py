@@ -96,6 +96,8 @@ def test_other_offices_matters_are_referred(text, key):
         "chưa có giấy chứng nhận đăng ký mà htx đã mua bán phân bón có bị phạt không",
         "vay vốn quỹ hỗ trợ phát triển hợp tác xã cần hồ sơ vay gì",
         "Ai là người đại diện theo pháp luật khi HTX ký hợp đồng vay vốn ngân hàng?",
+        # The cooperative's own property, whatever the bank.
+        "mấy tài sản này HTX có được bán hay đem thế chấp không?",
     ],
 )
 def test_cooperative_matters_stay_in_scope(text):
