@@ -111,12 +111,14 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
     if reading is not None and reading.negations:
         results = steer_by_negation(ctx, results, reading.negations)
     words = len(ctx.searcher.content_words(text))
-    if words >= AGREEMENT_WORDS:
-        results = promote_agreed(ctx, text, results)
+    # BM25's own choice, a second opinion for whole questions (not a topic word or two).
+    agreed = ctx.searcher.bm25_best(text) if words >= AGREEMENT_WORDS else None
+    if agreed is not None:
+        results = promote_agreed(ctx, agreed, results)
     kind, cands = decide(ctx, results, words, other_subject or ctx.searcher.about_other_subject(text))
     score = results[0].score if results else 0.0
-    if kind == Kind.CLARIFY and words >= AGREEMENT_WORDS and cands and cands[0].kind == ENTRY \
-            and ctx.searcher.bm25_best(text) == (ENTRY, cands[0].key):
+    if kind == Kind.CLARIFY and agreed is not None and cands and cands[0].kind == ENTRY \
+            and agreed == (ENTRY, cands[0].key):
         # A whole question (not a topic word or two) on which two rankers agree: answer it, with the hedge
         # and the next-best entries as buttons, rather than ask which one was meant.
         kind = Kind.ANSWER
@@ -160,7 +162,7 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
     return Part(text, kind, tuple(cands), score=score)
 
 
-def promote_agreed(ctx: Context, text: str, results: list[Candidate]) -> list[Candidate]:
+def promote_agreed(ctx: Context, agreed: tuple[str, str], results: list[Candidate]) -> list[Candidate]:
     """A close runner-up that BM25 ranks first and that explains at least as much of the question goes
     first, with the leader's score.
 
@@ -171,7 +173,7 @@ def promote_agreed(ctx: Context, text: str, results: list[Candidate]) -> list[Ca
     useful = [c for c in results if c.kind != OUT_OF_SCOPE]
     if len(useful) < 2:
         return results
-    top, agreed = useful[0], ctx.searcher.bm25_best(text)
+    top = useful[0]
     for c in useful[1:]:
         if (c.kind, c.key) == agreed and c.score >= top.score - RUNNER_UP_MARGIN * ctx.config.search.margin \
                 and c.coverage >= top.coverage:
