@@ -139,6 +139,23 @@ def _in_scope(rules: ReferralRules, topics: list[_Topic], words: tuple[Word, ...
     return any(len(topic.keep) and topic.keep.search(words) for topic in topics)
 
 
+def touched(text: str, rules: ReferralRules | None = None) -> Referral | None:
+    """The office whose matter the text names, even when cooperative words keep it in scope ("tranh chấp
+    ranh giới đất giữa hai thành viên HTX"): where the cooperative law has no confident answer, that
+    office is the better pointer."""
+    rules = rules or load_rules()
+    t = Text.of(text)
+    cooperative = rules.cooperative.search(t.words) or rules.always_in_scope.search(t.words)
+    best: tuple[int, _Topic, list[str]] | None = None
+    for topic in rules.topics:
+        found = [t.span(a, b) for a, b in topic.triggers.find(t.words)]
+        if not found or topic.key == "none" or (cooperative and len(topic.keep) and topic.keep.search(t.words)):
+            continue  # a keep word beside the cooperative makes it the cooperative's matter after all
+        if best is None or len(found) > best[0]:
+            best = (len(found), topic, found)
+    return Referral(best[1].key, best[1].office, tuple(best[2])) if best else None
+
+
 def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules | None = None) -> Referral | None:
     """The office a question belongs to, or None when it is a cooperative question (or unknown).
 

@@ -127,6 +127,12 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
         # "Did you mean" with a single choice that a whole question mostly matches: answer it, headed by
         # what was understood, rather than ask a yes/no the member cannot judge without the answer.
         kind = Kind.ANSWER
+    if readers is not None and kind in (Kind.ANSWER, Kind.CLARIFY) and score < ctx.config.search.answer_threshold:
+        # "Tranh chấp ranh giới đất giữa hai thành viên HTX": cooperative words kept it in scope, but no
+        # entry matches well; the land office is a better pointer than a guess at a cooperative rule.
+        near = referral.touched(text, readers.referral)
+        if near is not None:
+            return Part(text, Kind.UNKNOWN, referral=near, score=score)
     if context is not None and readers is not None and words <= FOLLOW_UP_WORDS \
             and not referral.about_cooperatives(text, readers.referral):
         # "Nộp online được không?" after a passport question: a follow-up that names no subject of its own

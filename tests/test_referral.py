@@ -7,7 +7,7 @@ import time
 import pytest
 
 from bot.reading import load_yaml
-from bot.referral import KEYS, ReferralRules, load_rules, match, other_law_article
+from bot.referral import KEYS, ReferralRules, load_rules, match, other_law_article, touched
 
 
 @pytest.mark.parametrize(
@@ -174,3 +174,16 @@ def test_matching_is_fast():
         match(text)
         other_law_article(text)
     assert (time.perf_counter() - started) / 50 < 0.004
+
+
+def test_touched_names_the_office_even_when_cooperative_words_keep_it_in_scope():
+    text = "tranh chấp ranh giới đất giữa hai thành viên HTX thì giải quyết ở đâu?"
+    assert match(text) is None  # "thành viên HTX" keeps it in scope
+    touched_ = touched(text)
+    assert touched_ is not None and touched_.key == "land"
+
+
+@pytest.mark.parametrize("text", ["xã viên muốn góp vốn bằng con trâu, cái máy cày được ko",
+                                  "luật mới có hỗ trợ tiền lương để thuê kỹ sư về làm cho htx không"])
+def test_touched_respects_the_keep_words_beside_a_cooperative(text):
+    assert touched(text) is None

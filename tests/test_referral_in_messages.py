@@ -62,3 +62,15 @@ def test_another_organisations_matter_opens_no_ticket(shipped_app, text):
     out = shipped_app.preview(text)
     assert out.meta.get("kind") == Kind.UNKNOWN
     assert not any(type(e).__name__ == "OpenTicket" for e in out.effects)
+
+
+@pytest.mark.parametrize(("score", "referred"), [(0.40, True), (0.70, False)])
+def test_a_weak_match_kept_in_scope_by_cooperative_words_goes_to_the_office_it_names(app, monkeypatch, score,
+                                                                                    referred):
+    ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
+    entry = next(e for e in app.kb.entries.values() if not e.province)
+    found = [Candidate(ENTRY, entry.id, score, "", 0.6)]
+    monkeypatch.setattr(type(ctx.searcher), "search", lambda self, text, province=None, limit=5: list(found))
+    monkeypatch.setattr(type(ctx.searcher), "bm25_best", lambda self, text: (ENTRY, entry.id))
+    part = analyse(ctx, "tranh chấp ranh giới đất giữa hai thành viên HTX thì giải quyết ở đâu?")
+    assert (part.referral is not None and part.referral.key == "land") is referred
