@@ -362,3 +362,8 @@ def test_a_negation_in_the_story_does_not_steer_a_whole_question(norm):
 def test_a_short_question_keeps_the_negation_of_the_sentence_it_leans_on(norm):
     text = "Tôi là thành viên liên kết, không góp vốn. Có được chia lãi không?"
     assert "khong gop von" in read_message(text, norm).negations
+
+
+def test_a_count_of_questions_to_come_is_framing(norm):
+    reading = read_message("cho em hỏi mấy câu: vốn góp tối đa bao nhiêu? hạn góp vốn bao lâu?", norm)
+    assert [q.text for q in reading.questions] == ["vốn góp tối đa bao nhiêu?", "hạn góp vốn bao lâu?"]
