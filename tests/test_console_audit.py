@@ -36,6 +36,7 @@ async def test_staff_actions_are_audited(app, make_client):
     await client.post(f"/console/tickets/{tid}/close", data={"csrf": token})
     await client.post(f"/console/tickets/{tid}/reopen", data={"csrf": token})
     await client.post(f"/console/tickets/{tid}/answer", data={"csrf": token, "answer": "Trả lời có **nội dung**"})
+    await client.post(f"/console/tickets/{tid}/note", data={"csrf": token, "note": "Đã gọi điện cho bà con"})
     resp = await client.post("/console/review/drafts", allow_redirects=False, data={
         "csrf": token, "kind": "phrasing", "entry": "tv-dieu-kien", "question": "xyzzy hoi the nay"})
     phrasing = test_console.drafted(resp)
@@ -54,6 +55,7 @@ async def test_staff_actions_are_audited(app, make_client):
         ("lan", "ticket.close", f"ticket:{tid}"),
         ("lan", "ticket.reopen", f"ticket:{tid}"),
         ("lan", "ticket.answer", f"ticket:{tid}"),
+        ("lan", "ticket.note", f"ticket:{tid}"),
         ("lan", "knowledge.draft", "draft:" + phrasing.rpartition("/")[2]),
         ("lan", "knowledge.draft", "draft:" + entry.rpartition("/")[2]),
         ("lan", "knowledge.publish", "draft:" + entry.rpartition("/")[2]),
@@ -64,6 +66,7 @@ async def test_staff_actions_are_audited(app, make_client):
     ]
     rows = {r["action"]: r for r in app.store.audit_rows()}
     assert rows["ticket.answer"]["detail"] == "Trả lời có **nội dung**"
+    assert rows["ticket.note"]["detail"] == "Đã gọi điện cho bà con"
     assert rows["export.tickets"]["detail"] == f"{day}..{day}"
     assert rows["knowledge.draft"]["detail"] == "tv-dieu-kien: xyzzy hoi the nay"  # the older of the two
     assert app.store.audit_rows(action="knowledge.draft")[0]["detail"].startswith("ctv-htx-co-duoc-vay-von")

@@ -344,6 +344,7 @@ async def add_note(request: web.Request) -> web.StreamResponse:
     note_id = await store.run(store.add_note, ticket_id, _staff_name(request), text)
     if note_id is None:
         return views.render(request, "console/error.html", http_status=404, code="not_found")
+    _audit(request, "ticket.note", f"ticket:{ticket_id}", text[:300])
     return views.redirect(_ticket_url(ticket_id, ok="noted") + "#ghi-chu")
 
 
