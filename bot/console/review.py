@@ -38,10 +38,6 @@ def current_staff(request: web.Request) -> Staff:
     return access.current_staff(request)
 
 
-def allowed(staff: Staff, role: str) -> bool:
-    return staff.can(role)
-
-
 def setup(webapp: web.Application, console: Console) -> None:
     from bot.console.views import guarded
 
@@ -73,10 +69,6 @@ def _render(request: web.Request, template: str, status: int = 200, **context: A
 
 def _redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
-
-
-def _denied(request: web.Request) -> web.Response:
-    return _render(request, "console/review_denied.html", status=403)
 
 
 # --- problems in Vietnamese -------------------------------------------------------------------------
@@ -221,8 +213,6 @@ def _taken_ids(console: Console, but: int | None = None) -> set[str]:
 async def create_draft(request: web.Request) -> web.StreamResponse:
     console = _console(request)
     staff = current_staff(request)
-    if not allowed(staff, "staff"):
-        return _denied(request)
     form = await request.post()
     kind = form.get("kind")
     message_id = _int(form.get("message")) or None
@@ -256,12 +246,9 @@ async def create_draft(request: web.Request) -> web.StreamResponse:
 
 async def edit_draft(request: web.Request) -> web.StreamResponse:
     console = _console(request)
-    staff = current_staff(request)
     draft = console.app.store.draft(int(request.match_info["id"]))
     if draft is None:
         return _render(request, "console/error.html", status=404, code="not_found")
-    if not allowed(staff, "staff"):
-        return _denied(request)
     if draft["kind"] != "entry":  # a phrasing is one line: rejected and drafted again, not edited
         return _redirect(f"/console/review/drafts/{draft['id']}?err=phrasing_not_editable")
     data = _entry_data(console, await request.post())
@@ -315,19 +302,16 @@ def _preview(console: Console, kb: Any, question: str) -> dict[str, Any]:
 
 
 async def propose(request: web.Request) -> web.StreamResponse:
-    return await _move(request, "proposed", ("draft",), "staff", "proposed")
+    return await _move(request, "proposed", ("draft",), "proposed")
 
 
 async def reject(request: web.Request) -> web.StreamResponse:
-    return await _move(request, "rejected", ("draft", "proposed"), "editor", "rejected")
+    return await _move(request, "rejected", ("draft", "proposed"), "rejected")
 
 
-async def _move(request: web.Request, status: str, expected: tuple[str, ...], role: str,
-                notice: str) -> web.Response:
+async def _move(request: web.Request, status: str, expected: tuple[str, ...], notice: str) -> web.Response:
     console = _console(request)
     staff = current_staff(request)
-    if not allowed(staff, role):
-        return _denied(request)
     draft_id = int(request.match_info["id"])
     form = await request.post()
     note = " ".join(str(form.get("note") or "").split())[:300] or None
@@ -340,8 +324,6 @@ async def publish(request: web.Request) -> web.StreamResponse:
     """Write the draft into the overlay (when the loader accepts it), record the change, reload live."""
     console = _console(request)
     staff = current_staff(request)
-    if not allowed(staff, "editor"):
-        return _denied(request)
     store = console.app.store
     draft = store.draft(int(request.match_info["id"]))
     if draft is None:
@@ -366,8 +348,6 @@ async def publish(request: web.Request) -> web.StreamResponse:
 async def rollback(request: web.Request) -> web.StreamResponse:
     console = _console(request)
     staff = current_staff(request)
-    if not allowed(staff, "editor"):
-        return _denied(request)
     store = console.app.store
     change = store.change(int(request.match_info["id"]))
     if change is None:
