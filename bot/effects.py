@@ -74,6 +74,12 @@ class SaveTicketContact:
     message_id: int | None = None
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """The member wrote after a staff answer and the bot could not take it up itself: their latest answered
+    (or waiting) ticket goes back to staff, marked as replied. A new question the bot answers does not."""
+
+
 Effect: TypeAlias = (OpenTicket | UpdateProfile | RecordFeedback | ForgetUser | SaveSelfCheckResult
-                     | SendSelfCheckResult | SaveTicketContact)
+                     | SendSelfCheckResult | SaveTicketContact | FollowUp)
 EFFECT_TYPES: tuple[type, ...] = get_args(Effect)

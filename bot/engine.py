@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from bot.config import Config
 from bot.db import Store
-from bot.effects import Effect, UpdateProfile
+from bot.effects import Effect, FollowUp, UpdateProfile
 from bot.kb.loader import load
 from bot.kb.model import KnowledgeBase
 from bot.search import Searcher
@@ -189,6 +189,11 @@ class Engine:
                 outcome = Outcome([Reply(ctx.t("unsupported"))], state=state, meta={"kind": Kind.UNSUPPORTED})
             else:
                 outcome = self._run(ctx, state, msg, payload=inc.payload)
+            if text and not inc.payload and not text.startswith("/") \
+                    and outcome.meta.get("kind") in (Kind.UNKNOWN, Kind.CLARIFY):
+                # Perhaps a reply to a staff answer ("vẫn chưa rõ ạ"): staff see the ticket again. A new
+                # question the bot answers itself does not put an old ticket back in their queue.
+                extra_effects.append(FollowUp())
             if expired:
                 outcome.replies.insert(0, Reply(ctx.t("dialog_expired")))
             if inc.text and len(inc.text) > self.config.search.max_question_chars:

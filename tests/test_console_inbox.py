@@ -92,10 +92,13 @@ async def test_status_follows_the_work(app, client):
     r = row(app, t["id"])
     assert (r["status"], r["first_answered_at"], r["answered_at"], r["member_replied_at"]) == (
         "answered", base, base + 900, None)
-    # A button press is not a follow-up; typed words are.
+    # A button press is not a follow-up, nor thanks, nor a new question the bot answers itself; what the bot
+    # cannot take up is.
     app.engine.handle(Incoming("telegram", "11", payload="intent:menu"))
+    app.engine.handle(Incoming("telegram", "11", text="Cảm ơn ạ"))
+    app.engine.handle(Incoming("telegram", "11", text="htx là gì"))
     assert row(app, t["id"])["status"] == "answered"
-    app.engine.handle(Incoming("telegram", "11", text="Cảm ơn, cho hỏi thêm"))
+    app.engine.handle(Incoming("telegram", "11", text="Vẫn chưa rõ chuyện con dấu của xưởng mộc ạ"))
     assert row(app, t["id"])["status"] == "in_progress"
 
     assert "ok=closed" in (await post(c, f"/console/tickets/{t['id']}/close"))[1]

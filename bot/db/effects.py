@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.effects import (
     Effect,
+    FollowUp,
     ForgetUser,
     OpenTicket,
     RecordFeedback,
@@ -72,6 +73,10 @@ def _save_ticket_contact(store: Store, effect: SaveTicketContact, s: Scope) -> N
     store._save_ticket_contact(s.channel, s.user_key, effect.message_id, effect.phone, effect.via, s.now)
 
 
+def _follow_up(store: Store, effect: FollowUp, s: Scope) -> None:
+    store._member_wrote(s.channel, s.user_key)
+
+
 APPLIERS: dict[type, Applier] = {
     OpenTicket: _open_ticket,
     UpdateProfile: _update_profile,
@@ -80,6 +85,7 @@ APPLIERS: dict[type, Applier] = {
     SaveSelfCheckResult: _save_selfcheck,
     SendSelfCheckResult: _send_selfcheck,
     SaveTicketContact: _save_ticket_contact,
+    FollowUp: _follow_up,
 }
 
 

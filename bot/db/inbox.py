@@ -3,7 +3,8 @@
 Statuses (codes; staff read them in Vietnamese from the console's labels.yaml):
   open (mới) → in_progress (đang xử lý, someone took it) → answered (đã trả lời) or waiting_member
   (chờ thành viên: staff asked the member something) → closed (đã đóng). A member who writes again
-  after an answer puts their latest answered/waiting ticket back to in_progress, marked `member_replied_at`.
+  after an answer, with something the bot cannot take up itself, puts their latest answered/waiting ticket
+  back to in_progress, marked `member_replied_at` (bot/effects.py FollowUp).
 Spam is a closed ticket with `spam = 1`, kept out of every list but its own.
 Times are Unix seconds; `first_answered_at` stays the first answer's time, so reports can use it.
 """
@@ -71,21 +72,26 @@ class Inbox(Tickets):
     # --- the member's side ---------------------------------------------------------------------------------
 
     def record_incoming(self, inc: Incoming, text: str | None) -> tuple[int, bool]:
-        """Record the message (bot/db/messages.py); a member typing after a staff answer is a follow-up,
-        so their latest answered (or waiting) ticket goes back to the queue, marked as replied."""
+        """Record the message (bot/db/messages.py). Staff asked this member something (waiting_member):
+        whatever they type is their reply, so that ticket goes back to the queue, marked as replied."""
         message_id, duplicate = super().record_incoming(inc, text)
         if not duplicate and text and not inc.payload and not text.startswith("/"):
-            self._member_wrote(inc.channel, inc.user_key)
+            self._member_wrote(inc.channel, inc.user_key, ("waiting_member",))
         return message_id, duplicate
 
-    def _member_wrote(self, channel: str, user_key: str) -> None:
+    def _member_wrote(self, channel: str, user_key: str,
+                      statuses: tuple[str, ...] = ("answered", "waiting_member")) -> None:
+        """A follow-up: the member's latest ticket in `statuses`, answered within REPLIED_WINDOW, goes back
+        to the queue, marked as replied (for an answered one only when the bot could not take the message
+        up itself: bot/effects.py FollowUp)."""
         now = self.clock()
+        marks = ", ".join("?" for _ in statuses)  # placeholders only: the values are parameters
         with self.transaction():
             row = self._row(
-                """select id from tickets where channel = ? and user_key = ? and spam = 0
-                   and status in ('answered', 'waiting_member') and coalesce(answered_at, 0) >= ?
-                   order by id desc limit 1""",
-                (channel, user_key, now - REPLIED_WINDOW),
+                f"""select id from tickets where channel = ? and user_key = ? and spam = 0
+                   and status in ({marks}) and coalesce(answered_at, 0) >= ?
+                   order by id desc limit 1""",  # nosec B608
+                (channel, user_key, *statuses, now - REPLIED_WINDOW),
             )
             if row:
                 self._execute("update tickets set status = 'in_progress', member_replied_at = ? where id = ?",
