@@ -268,6 +268,7 @@ class ReadingRules:
     ask_leads: PhraseSet
     lead_fillers: PhraseSet
     signoffs: PhraseSet
+    particle_words: PhraseSet
     particles: PhraseSet
     question_phrases: PhraseSet
     question_openers: PhraseSet
@@ -300,6 +301,7 @@ class ReadingRules:
             ask_leads=phrases("ask_leads"),
             lead_fillers=phrases("lead_fillers"),
             signoffs=phrases("signoffs"),
+            particle_words=phrases("particle_words"),
             particles=phrases("particles"),
             question_phrases=phrases("question_phrases"),
             question_openers=phrases("question_openers"),
@@ -437,8 +439,8 @@ class _Reader:
             break
         while j - i > 1:
             n = self.r.particles.ending(self.w, i, j)
-            if not n or j - n <= i:
-                break
+            if not n or j - n <= i or self.r.particle_words.ending(self.w, i, j) > n:
+                break  # "giai the": the end of a word ("giải thể"), not the particle "thế"
             j -= n
         return j
 

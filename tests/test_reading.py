@@ -367,3 +367,11 @@ def test_a_short_question_keeps_the_negation_of_the_sentence_it_leans_on(norm):
 def test_a_count_of_questions_to_come_is_framing(norm):
     reading = read_message("cho em hỏi mấy câu: vốn góp tối đa bao nhiêu? hạn góp vốn bao lâu?", norm)
     assert [q.text for q in reading.questions] == ["vốn góp tối đa bao nhiêu?", "hạn góp vốn bao lâu?"]
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("bao lau phai nop ho so giai the?", "bao lau phai nop ho so giai the?"),
+    ("htx giải thể thế?", "htx giải thể"),
+])
+def test_a_word_ending_in_a_particle_spelling_keeps_it(text, question, norm):
+    assert [q.text.rstrip("?") for q in read_message(text, norm).questions] == [question.rstrip("?")]
