@@ -165,6 +165,9 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
             # "5 người đã đủ lập HTX chưa? Hồ sơ nộp ở đâu?": the question before says what this one is about.
             follow = analyse(ctx, f"{reading.questions[i - 1].text} {q.text}", reading, context, other_subject,
                              settled)
+            if follow.kind == Kind.ANSWER and follow.top is not None \
+                    and any(p.kind == Kind.ANSWER and p.top is not None and p.top.key == follow.top.key for p in parts):
+                continue  # "… cho vay không, lãi suất tối đa bao nhiêu?": the answer before covers it
             part = follow if follow.kind == Kind.ANSWER else part
         if part.kind in (Kind.UNKNOWN, Kind.CLARIFY) and part.referral is None:
             part = _with_story(ctx, part, q.text, reading, context, other_subject, settled)
