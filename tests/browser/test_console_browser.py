@@ -28,6 +28,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -217,13 +218,13 @@ def side_scroll(page: Page) -> int:
 
 CHART_LABELS = """() => [...document.querySelectorAll('svg.chart text')]
     .filter(t => getComputedStyle(t).display !== 'none')
-    .map(t => { const r = t.getBoundingClientRect();
-                return {text: t.textContent, chart: [...document.querySelectorAll('svg.chart')].indexOf(t.ownerSVGElement),
+    .map(t => { const r = t.getBoundingClientRect(), charts = [...document.querySelectorAll('svg.chart')];
+                return {text: t.textContent, chart: charts.indexOf(t.ownerSVGElement),
                         px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
                         left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })"""
 
 
-def chart_labels(page: Page) -> list[dict[str, object]]:
+def chart_labels(page: Page) -> list[dict[str, Any]]:
     """Every visible word in the report's charts: its size as drawn on the screen (the font size in viewBox
     units times the chart's scale) and its box."""
     return list(page.evaluate(CHART_LABELS))
@@ -234,15 +235,15 @@ def check_chart_labels(page: Page, smallest: float) -> None:
     chart (the months under the axis, the legend) do not run into each other."""
     labels = chart_labels(page)
     assert labels, "the report has no chart labels"
-    small = [(d["text"], round(float(d["px"]), 1)) for d in labels if float(d["px"]) < smallest]  # type: ignore[arg-type]
+    small = [(d["text"], round(float(d["px"]), 1)) for d in labels if float(d["px"]) < smallest]
     assert not small, f"chart labels smaller than {smallest} px: {small}"
     width = page.viewport_size["width"] if page.viewport_size else 0
-    outside = [d["text"] for d in labels if float(d["left"]) < 0 or float(d["right"]) > width]  # type: ignore[arg-type]
+    outside = [d["text"] for d in labels if float(d["left"]) < 0 or float(d["right"]) > width]
     assert not outside, f"chart labels outside the window: {outside}"
-    boxes = sorted(labels, key=lambda d: (d["chart"], round(float(d["top"])), float(d["left"])))  # type: ignore[arg-type]
-    for a, b in zip(boxes, boxes[1:]):
-        same_line = a["chart"] == b["chart"] and abs(float(a["top"]) - float(b["top"])) < 2  # type: ignore[arg-type]
-        assert not same_line or float(a["right"]) <= float(b["left"]), f"chart labels overlap: {a} {b}"  # type: ignore[arg-type]
+    boxes = sorted(labels, key=lambda d: (d["chart"], round(float(d["top"])), float(d["left"])))
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        same_line = a["chart"] == b["chart"] and abs(float(a["top"]) - float(b["top"])) < 2
+        assert not same_line or float(a["right"]) <= float(b["left"]), f"chart labels overlap: {a} {b}"
 
 
 def shot(page: Page, name: str, full_page: bool = True) -> Path:
