@@ -5,7 +5,8 @@ What a member of staff does in a day, checked on what they see: log in, watch a 
 the inbox without reloading, take it and answer it (the answer shows up in the member's open web chat),
 turn the question into a phrasing draft, propose and publish it (the bot then answers it), and download
 the half-year XLSX report. A second test does the same rounds on a 390×844 phone screen and checks that
-no page scrolls sideways.
+no page scrolls sideways, the first ticket is on the first screen, messages are cards and chart words are
+at least 12 px.
 
 Screenshots (desktop 1280×800 and phone 390×844) are written to test-artifacts/browser/ at the top of the
 checkout, to look at after a run. Marked `browser` and left out of `make test`; `make browser-test`
@@ -27,6 +28,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -214,6 +216,36 @@ def side_scroll(page: Page) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth"))
 
 
+CHART_LABELS = """() => [...document.querySelectorAll('svg.chart text')]
+    .filter(t => getComputedStyle(t).display !== 'none')
+    .map(t => { const r = t.getBoundingClientRect(), charts = [...document.querySelectorAll('svg.chart')];
+                return {text: t.textContent, chart: charts.indexOf(t.ownerSVGElement),
+                        px: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
+                        left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })"""
+
+
+def chart_labels(page: Page) -> list[dict[str, Any]]:
+    """Every visible word in the report's charts: its size as drawn on the screen (the font size in viewBox
+    units times the chart's scale) and its box."""
+    return list(page.evaluate(CHART_LABELS))
+
+
+def check_chart_labels(page: Page, smallest: float) -> None:
+    """Chart words are at least `smallest` px on the screen, inside the window, and words of one line of a
+    chart (the months under the axis, the legend) do not run into each other."""
+    labels = chart_labels(page)
+    assert labels, "the report has no chart labels"
+    small = [(d["text"], round(float(d["px"]), 1)) for d in labels if float(d["px"]) < smallest]
+    assert not small, f"chart labels smaller than {smallest} px: {small}"
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    outside = [d["text"] for d in labels if float(d["left"]) < 0 or float(d["right"]) > width]
+    assert not outside, f"chart labels outside the window: {outside}"
+    boxes = sorted(labels, key=lambda d: (d["chart"], round(float(d["top"])), float(d["left"])))
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        same_line = a["chart"] == b["chart"] and abs(float(a["top"]) - float(b["top"])) < 2
+        assert not same_line or float(a["right"]) <= float(b["left"]), f"chart labels overlap: {a} {b}"
+
+
 def shot(page: Page, name: str, full_page: bool = True) -> Path:
     """A screenshot in test-artifacts/browser/: the whole page, or (for the chat, whose form sticks to the
     bottom of the window) the window scrolled to the end, as the member sees it."""
@@ -250,6 +282,8 @@ def test_staff_answer_phrasing_and_report_in_chromium(browser: Browser, server: 
         assert console.url == console_url  # no reload happened
         expect(console).to_have_title(re.compile(r"^\(1\) "))
         widths["inbox"] = side_scroll(console)
+        expect(console.get_by_label("Tìm")).to_be_visible()  # on a desktop the filters show without a click
+        expect(console.locator("details.filter-box > summary")).to_be_hidden()
         shot(console, "inbox-new-question-desktop")
 
         # Take it, answer it.
@@ -285,6 +319,7 @@ def test_staff_answer_phrasing_and_report_in_chromium(browser: Browser, server: 
 
         # The question becomes a phrasing of an existing entry: draft, propose, publish.
         console.goto("/console/messages?questions=1")
+        expect(console.locator("table.messages thead")).to_be_visible()  # a table with its headings on a desktop
         row = console.locator("table.list tr", has_text=QUESTION).first
         row.get_by_role("link", name="Bổ sung kiến thức").click()
         expect(console.get_by_role("heading", name="Bổ sung kiến thức từ câu hỏi")).to_be_visible()
@@ -323,6 +358,7 @@ def test_staff_answer_phrasing_and_report_in_chromium(browser: Browser, server: 
         questions = int(console.locator("#st-questions").inner_text())
         assert questions >= 2, questions  # the two typed questions above
         widths["report"] = side_scroll(console)
+        check_chart_labels(console, 11.5)  # as drawn before the phone rules: 11-12 units, scaled up to the card
         shot(console, "report-desktop")
         with console.expect_download() as waiting:
             console.get_by_role("link", name=re.compile(r"Cả báo cáo \(\.xlsx")).click()
@@ -369,7 +405,20 @@ def test_phone_screens_do_not_scroll_sideways(browser: Browser, server: Server) 
         console = staff.new_page()
         login(console)
         widths["inbox"] = side_scroll(console)
+        # The first ticket is on the first screen: the filters wait behind a closed "Bộ lọc".
+        first = console.locator("table.inbox tbody tr").first.bounding_box()
+        assert first is not None and first["y"] < PHONE["height"] - 60, f"first ticket below the first screen: {first}"
+        expect(console.get_by_label("Tìm")).to_be_hidden()
         shot(console, "inbox-phone")
+        console.locator("details.filter-box > summary", has_text="Bộ lọc").click()
+        expect(console.get_by_label("Tìm")).to_be_visible()
+        console.get_by_label("Tìm").fill("thuế môn bài")
+        console.get_by_role("button", name="Lọc", exact=True).click()
+        expect(console).to_have_url(re.compile(r"[?&]q=thu"))
+        expect(console.locator("details.filter-box > summary")).to_contain_text("1 đang dùng")
+        expect(console.get_by_label("Tìm")).to_have_value("thuế môn bài")  # open while a filter is in use
+        expect(console.locator("table.inbox a.q", has_text=PHONE_QUESTION)).to_be_visible()
+        widths["inbox filtered"] = side_scroll(console)
         console.locator("table.inbox a.q", has_text=PHONE_QUESTION).click()
         expect(console.locator("blockquote.question")).to_have_text(PHONE_QUESTION)
         widths["ticket"] = side_scroll(console)
@@ -384,11 +433,18 @@ def test_phone_screens_do_not_scroll_sideways(browser: Browser, server: Server) 
         console.goto("/console/summary")
         expect(console.get_by_role("heading", level=1)).to_contain_text("Báo cáo từ")
         widths["report"] = side_scroll(console)
+        check_chart_labels(console, 12)
         shot(console, "report-phone")
         console.goto("/console/review")
         widths["review"] = side_scroll(console)
         console.goto("/console/messages")
         widths["messages"] = side_scroll(console)
+        # Each message is a card: its words are inside the window, not off the edge of a scrolled table.
+        cell = console.locator("table.messages td.wide", has_text=PHONE_QUESTION).first
+        expect(cell).to_be_visible()
+        expect(console.locator("table.messages thead")).to_be_hidden()
+        box = cell.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
         shot(console, "messages-phone")
 
         expect(chat.locator("#log .msg.bot", has_text=PHONE_ANSWER)).to_be_visible(timeout=LIVE_WAIT)
