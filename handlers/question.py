@@ -127,9 +127,11 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
         # "Did you mean" with a single choice that a whole question mostly matches: answer it, headed by
         # what was understood, rather than ask a yes/no the member cannot judge without the answer.
         kind = Kind.ANSWER
-    if readers is not None and kind in (Kind.ANSWER, Kind.CLARIFY) and score < ctx.config.search.answer_threshold:
+    weak = kind in (Kind.UNKNOWN, Kind.CLARIFY) or (kind == Kind.ANSWER and score < ctx.config.search.answer_threshold)
+    if readers is not None and weak:
         # "Tranh chấp ranh giới đất giữa hai thành viên HTX": cooperative words kept it in scope, but no
-        # entry matches well; the land office is a better pointer than a guess at a cooperative rule.
+        # entry matches well; the land office is a better pointer than a guess at a cooperative rule, or
+        # than a staff ticket the alliance cannot answer either.
         near = referral.touched(text, readers.referral)
         if near is not None:
             return Part(text, Kind.UNKNOWN, referral=near, score=score)

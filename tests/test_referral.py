@@ -39,6 +39,8 @@ from bot.referral import KEYS, ReferralRules, load_rules, match, other_law_artic
         ("cach bon phan cho ca phe", "farming"),
         ("Làm giấy khai sinh cho con ở đâu?", "civil_status"),
         ("Tuần này ở Cờ Đỏ có mưa không ad?", "none"),
+        ("vay tiêu dùng FE Credit 20tr trả góp 12 tháng thì tổng lãi bao nhiêu", "bank_credit"),
+        ("Ông giám đốc uống rượu lái xe bị thổi nồng độ cồn, phạt bao nhiêu", "vehicle"),
         ("Điện thoại em vào Zalo không gửi được file PDF, báo quá dung lượng", "none"),
         ("Ao tôm bị phân trắng, ruột lỏng thì xử lý nước thế nào", "farming"),
         ("Kế toán thử việc tối đa bao lâu, lương thử việc bao nhiêu %", "labour"),
@@ -98,6 +100,7 @@ def test_other_offices_matters_are_referred(text, key):
         "Ai là người đại diện theo pháp luật khi HTX ký hợp đồng vay vốn ngân hàng?",
         # The cooperative's own property, whatever the bank.
         "mấy tài sản này HTX có được bán hay đem thế chấp không?",
+        "nhà nước trưng dụng đất của htx có đền bù không",
     ],
 )
 def test_cooperative_matters_stay_in_scope(text):

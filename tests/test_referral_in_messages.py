@@ -64,7 +64,7 @@ def test_another_organisations_matter_opens_no_ticket(shipped_app, text):
     assert not any(type(e).__name__ == "OpenTicket" for e in out.effects)
 
 
-@pytest.mark.parametrize(("score", "referred"), [(0.40, True), (0.70, False)])
+@pytest.mark.parametrize(("score", "referred"), [(0.20, True), (0.40, True), (0.70, False)])
 def test_a_weak_match_kept_in_scope_by_cooperative_words_goes_to_the_office_it_names(app, monkeypatch, score,
                                                                                     referred):
     ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
