@@ -55,7 +55,7 @@ PASSWORD = "mat-khau-thu-nghiem-42"
 # Real questions the fixture knowledge base cannot answer: the bot passes them to staff. The first is about
 # becoming a member, and is published as a phrasing of the membership entry.
 QUESTION = "nhà tôi trồng cà phê muốn xin vô hợp tác xã thì cần giấy tờ gì"
-PHONE_QUESTION = "thành viên hợp tác xã bán rau ở chợ huyện có phải đóng thuế môn bài không"
+PHONE_QUESTION = "hợp tác xã của tôi muốn đăng ký nhãn hiệu tập thể cho rau thì cần những gì"
 ANSWER = "Chào bà con, cán bộ Lan trả lời: hồ sơ gửi về phòng kinh tế xã nhé."
 PHONE_ANSWER = "Cán bộ trả lời trên điện thoại: bà con mang theo điều lệ HTX."
 ENTRY_ID = "tv-dieu-kien"  # the entry the published phrasing points to
@@ -412,11 +412,11 @@ def test_phone_screens_do_not_scroll_sideways(browser: Browser, server: Server) 
         shot(console, "inbox-phone")
         console.locator("details.filter-box > summary", has_text="Bộ lọc").click()
         expect(console.get_by_label("Tìm")).to_be_visible()
-        console.get_by_label("Tìm").fill("thuế môn bài")
+        console.get_by_label("Tìm").fill("nhãn hiệu tập thể")
         console.get_by_role("button", name="Lọc", exact=True).click()
-        expect(console).to_have_url(re.compile(r"[?&]q=thu"))
+        expect(console).to_have_url(re.compile(r"[?&]q=nh"))
         expect(console.locator("details.filter-box > summary")).to_contain_text("1 đang dùng")
-        expect(console.get_by_label("Tìm")).to_have_value("thuế môn bài")  # open while a filter is in use
+        expect(console.get_by_label("Tìm")).to_have_value("nhãn hiệu tập thể")  # open while a filter is in use
         expect(console.locator("table.inbox a.q", has_text=PHONE_QUESTION)).to_be_visible()
         widths["inbox filtered"] = side_scroll(console)
         console.locator("table.inbox a.q", has_text=PHONE_QUESTION).click()
