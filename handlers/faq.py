@@ -150,41 +150,48 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     whole = referral.match(text, ctx.kb.normalizer, readers.referral) if readers else None
     other_subject = ctx.searcher.about_other_subject(text)
     parts: list[Part] = []
-    for i, q in enumerate(reading.questions):
-        # A follow-up ("Hồ sơ gồm gì?") belongs to the matter the message or the question before it is about.
-        context = parts[-1].referral if parts and parts[-1].referral else whole
-        if context is None and reading.story_sentences and readers:
-            # "Nay tôi muốn làm sổ đỏ… Có được cấp giấy chứng nhận không?": the sentence before a question
-            # may name the matter (land) that the question's own words leave open, even when the member
-            # introduced themself as an HTX member earlier in the message.
-            context = referral.match(f"{reading.story_sentences[-1]} {q.text}", ctx.kb.normalizer,
-                                     readers.referral)
-        settled = frozenset(p.rule for p in parts if p.rule)
-        part = analyse(ctx, reading.search_text(i), reading, context, other_subject, settled)
-        if i > 0 and reading.is_short(i) and part.kind != Kind.ANSWER and part.referral is None:
-            # "5 người đã đủ lập HTX chưa? Hồ sơ nộp ở đâu?": the question before says what this one is about.
-            follow = analyse(ctx, f"{reading.questions[i - 1].text} {q.text}", reading, context, other_subject,
-                             settled)
-            if follow.kind == Kind.ANSWER and follow.top is not None \
-                    and any(p.kind == Kind.ANSWER and p.top is not None and p.top.key == follow.top.key for p in parts):
-                continue  # "… cho vay không, lãi suất tối đa bao nhiêu?": the answer before covers it
-            part = follow if follow.kind == Kind.ANSWER else part
-        if part.kind in (Kind.UNKNOWN, Kind.CLARIFY) and part.referral is None:
-            part = _with_story(ctx, part, q.text, reading, context, other_subject, settled)
-        answered = {p.top.key for p in parts if p.kind == Kind.ANSWER and p.top is not None}
-        if part.kind == Kind.ANSWER and part.top is not None and part.top.key in answered:
-            # The same answer twice in one message: the words borrowed from the question before made this
-            # one look like it. Alone it may find its own; if not, it is not answered rather than repeated.
-            alone = analyse(ctx, q.text, reading, context, other_subject, settled)
-            repeated = alone.kind == Kind.ANSWER and alone.top is not None and alone.top.key in answered
-            part = replace(part, kind=Kind.UNKNOWN, candidates=()) if repeated else alone
-        parts.append(replace(part, asked=q.text))
+    for i in range(len(reading.questions)):
+        part = _question(ctx, reading, i, parts, whole, other_subject)
+        if part is not None:
+            parts.append(part)
     if len(parts) == 1 and parts[0].kind == Kind.UNKNOWN and parts[0].referral is None and text != parts[0].text:
         # The question alone found nothing: the whole message may still say what it is about.
         retry = analyse(ctx, text, reading, other_subject=other_subject)
         if retry.kind != Kind.UNKNOWN or retry.referral is not None:
             parts = [retry]
     return answer_parts(ctx, text, message_id, parts, reading)
+
+
+def _question(ctx: Context, reading: Reading, i: int, parts: list[Part], whole: Referral | None,
+              other_subject: bool) -> Part | None:
+    """Question `i` of a long message, read with what came before it; None when an earlier answer covers it."""
+    readers = ctx.kb.readers
+    q = reading.questions[i]
+    # A follow-up ("Hồ sơ gồm gì?") belongs to the matter the message or the question before it is about.
+    context = parts[-1].referral if parts and parts[-1].referral else whole
+    if context is None and reading.story_sentences and readers:
+        # "Nay tôi muốn làm sổ đỏ… Có được cấp giấy chứng nhận không?": the sentence before a question may
+        # name the matter (land) that the question's own words leave open, even when the member introduced
+        # themself as an HTX member earlier in the message.
+        context = referral.match(f"{reading.story_sentences[-1]} {q.text}", ctx.kb.normalizer, readers.referral)
+    settled = frozenset(p.rule for p in parts if p.rule)
+    answered = {p.top.key for p in parts if p.kind == Kind.ANSWER and p.top is not None}
+    part = analyse(ctx, reading.search_text(i), reading, context, other_subject, settled)
+    if i > 0 and reading.is_short(i) and part.kind != Kind.ANSWER and part.referral is None:
+        # "5 người đã đủ lập HTX chưa? Hồ sơ nộp ở đâu?": the question before says what this one is about.
+        follow = analyse(ctx, f"{reading.questions[i - 1].text} {q.text}", reading, context, other_subject, settled)
+        if follow.kind == Kind.ANSWER and follow.top is not None and follow.top.key in answered:
+            return None  # "… cho vay không, lãi suất tối đa bao nhiêu?": the answer before covers it
+        part = follow if follow.kind == Kind.ANSWER else part
+    if part.kind in (Kind.UNKNOWN, Kind.CLARIFY) and part.referral is None:
+        part = _with_story(ctx, part, q.text, reading, context, other_subject, settled)
+    if part.kind == Kind.ANSWER and part.top is not None and part.top.key in answered:
+        # The same answer twice in one message: the words borrowed from the question before made this one
+        # look like it. Alone it may find its own; if not, it is not answered rather than repeated.
+        alone = analyse(ctx, q.text, reading, context, other_subject, settled)
+        repeated = alone.kind == Kind.ANSWER and alone.top is not None and alone.top.key in answered
+        part = replace(part, kind=Kind.UNKNOWN, candidates=()) if repeated else alone
+    return replace(part, asked=q.text)
 
 
 def _with_story(ctx: Context, part: Part, question: str, reading: Reading, context: Referral | None,

@@ -117,15 +117,12 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
         results = promote_agreed(ctx, agreed, results)
     kind, cands = decide(ctx, results, words, other_subject or ctx.searcher.about_other_subject(text))
     score = results[0].score if results else 0.0
-    if kind == Kind.CLARIFY and agreed is not None and cands and cands[0].kind == ENTRY \
-            and agreed == (ENTRY, cands[0].key):
-        # A whole question (not a topic word or two) on which two rankers agree: answer it, with the hedge
-        # and the next-best entries as buttons, rather than ask which one was meant.
-        kind = Kind.ANSWER
-    if kind == Kind.CLARIFY and words >= AGREEMENT_WORDS and len(cands) == 1 and cands[0].kind == ENTRY \
-            and cands[0].coverage >= ctx.config.search.min_coverage:
-        # "Did you mean" with a single choice that a whole question mostly matches: answer it, headed by
-        # what was understood, rather than ask a yes/no the member cannot judge without the answer.
+    if kind == Kind.CLARIFY and words >= AGREEMENT_WORDS and cands and cands[0].kind == ENTRY and (
+            agreed == (ENTRY, cands[0].key)
+            or (len(cands) == 1 and cands[0].coverage >= ctx.config.search.min_coverage)):
+        # A whole question (not a topic word or two) on which two rankers agree, or with a single choice
+        # that explains it: answer it with the hedge and the next-best entries as buttons, rather than ask
+        # which one was meant (a yes/no the member cannot judge without the answer).
         kind = Kind.ANSWER
     weak = kind in (Kind.UNKNOWN, Kind.CLARIFY) or (kind == Kind.ANSWER and score < ctx.config.search.answer_threshold)
     if readers is not None and weak:
