@@ -375,8 +375,8 @@ def _chain(ms: list[_Mention], i: int, kinds: tuple[str, ...]) -> list[_Mention]
 
 def _family_pair(rules: FactRules, t: Text) -> tuple[str, str, str, str] | None:
     """(role of one, role of the other, relation kind, relation as typed) from the patterns
-    "vợ chủ tịch làm kế toán", "giám đốc cho con gái làm thủ quỹ", "hai vợ chồng: chồng làm giám
-    đốc, vợ làm thủ quỹ"."""
+    "vợ chủ tịch làm kế toán", "giám đốc cho con gái làm thủ quỹ", "kế toán là vợ chủ tịch", "hai vợ
+    chồng: chồng làm giám đốc, vợ làm thủ quỹ"."""
     ms = _mentions(rules, t)
     for i, m in enumerate(ms):
         if m.kind == "rel" and m.value != "couple":
@@ -387,6 +387,10 @@ def _family_pair(rules: FactRules, t: Text) -> tuple[str, str, str, str] | None:
             c = _chain(ms, i, ("role", "link", "rel", "verb", "role"))
             if c and c[2].value != "couple":
                 return c[0].value, c[4].value, c[2].value, c[2].text
+            # "kiểm soát viên lại là em ruột giám đốc": the post first, then whose relative holds it.
+            c = _chain(ms, i, ("role", "verb", "rel", "role"))
+            if c and c[2].value != "couple":
+                return c[3].value, c[0].value, c[2].value, c[2].text
     rels = [m for m in ms if m.kind == "rel"]
     roles = [m for m in ms if m.kind == "role"]
     couple = next((m for m in rels if m.value == "couple"), None)

@@ -348,3 +348,10 @@ def test_of_several_counts_the_one_marked_as_today_counts():
 
 def test_several_counts_none_marked_give_no_verdict():
     assert apply("co bi giai the khong", "HTX tôi có 7 thành viên, năm ngoái 2 người xin ra.", None) == []
+
+
+@pytest.mark.parametrize("text", ["kiểm soát viên là em ruột giám đốc có được không",
+                                  "HTX chỉ có một kiểm soát viên, lại là em ruột giám đốc, vậy đúng hay sai?"])
+def test_the_post_first_then_whose_relative_holds_it(text):
+    verdict = one(text)
+    assert verdict.yes is False and "Điều 62" in verdict.sentence and "giám đốc" in verdict.sentence
