@@ -258,7 +258,12 @@ class Reading:
         return question
 
     def is_short(self, index: int) -> bool:
-        return len(_WORD_RE.findall(self.questions[index].text)) <= SHORT_QUESTION
+        return _short(self.questions[index].text)
+
+
+def _short(question: str) -> bool:
+    """A question this short says little by itself and leans on what came before it."""
+    return len(_WORD_RE.findall(question)) <= SHORT_QUESTION
 
 
 @dataclass(frozen=True)
@@ -564,7 +569,7 @@ class _Reader:
         """The words search sees (Reading.search_text): the questions, and the last story sentence when a
         question is too short to say anything alone. A negation elsewhere in the story ("… vẫn không trả
         nổi") is part of the story, not of what is asked, and must not steer the match."""
-        short = any(len(_WORD_RE.findall(self.t.span(i, j))) <= SHORT_QUESTION for i, j in questions)
+        short = any(_short(self.t.span(i, j)) for i, j in questions)
         return [*questions, story[-1]] if short and story else list(questions)
 
     def _asks_history(self, i: int, j: int) -> bool:

@@ -139,21 +139,29 @@ def _in_scope(rules: ReferralRules, topics: list[_Topic], words: tuple[Word, ...
     return any(len(topic.keep) and topic.keep.search(words) for topic in topics)
 
 
+def _named(rules: ReferralRules, t: Text) -> list[tuple[_Topic, list[str]]]:
+    """Each topic whose triggers the text contains, with the phrases found as typed, in table order."""
+    found = ((topic, [t.span(a, b) for a, b in topic.triggers.find(t.words)]) for topic in rules.topics)
+    return [(topic, phrases) for topic, phrases in found if phrases]
+
+
+def _most_named(named: list[tuple[_Topic, list[str]]]) -> Referral | None:
+    """The topic with the most triggers found; ties go to the topic listed first."""
+    if not named:
+        return None
+    topic, phrases = max(named, key=lambda tp: len(tp[1]))  # max keeps the first of equals
+    return Referral(topic.key, topic.office, tuple(phrases))
+
+
 def touched(text: str, rules: ReferralRules | None = None) -> Referral | None:
     """The office whose matter the text names, even when cooperative words keep it in scope ("tranh chấp
     ranh giới đất giữa hai thành viên HTX"): where the cooperative law has no confident answer, that
-    office is the better pointer."""
+    office is the better pointer. A keep word beside the cooperative still makes it the cooperative's."""
     rules = rules or load_rules()
     t = Text.of(text)
     cooperative = rules.cooperative.search(t.words) or rules.always_in_scope.search(t.words)
-    best: tuple[int, _Topic, list[str]] | None = None
-    for topic in rules.topics:
-        found = [t.span(a, b) for a, b in topic.triggers.find(t.words)]
-        if not found or topic.key == "none" or (cooperative and len(topic.keep) and topic.keep.search(t.words)):
-            continue  # a keep word beside the cooperative makes it the cooperative's matter after all
-        if best is None or len(found) > best[0]:
-            best = (len(found), topic, found)
-    return Referral(best[1].key, best[1].office, tuple(best[2])) if best else None
+    return _most_named([(topic, phrases) for topic, phrases in _named(rules, t) if topic.key != "none"
+                        and not (cooperative and len(topic.keep) and topic.keep.search(t.words))])
 
 
 def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules | None = None) -> Referral | None:
@@ -164,21 +172,10 @@ def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules 
     """
     rules = rules or load_rules()
     t = Text.of(text)
-    words = t.words
-    best: tuple[int, _Topic, list[str]] | None = None
-    touched: list[_Topic] = []
-    for topic in rules.topics:
-        found = [t.span(a, b) for a, b in topic.triggers.find(words)]
-        if not found:
-            continue
-        touched.append(topic)
-        score = len(found)  # ties go to the topic listed first
-        if best is None or score > best[0]:
-            best = (score, topic, found)
-    if best is None or _in_scope(rules, touched, words):
+    named = _named(rules, t)
+    if _in_scope(rules, [topic for topic, _ in named], t.words):
         return None
-    _, topic, found = best
-    return Referral(topic.key, topic.office, tuple(found))
+    return _most_named(named)
 
 
 def about_cooperatives(text: str, rules: ReferralRules | None = None) -> bool:
