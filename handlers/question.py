@@ -22,6 +22,8 @@ from bot.types import Context, Kind
 MAX_CHOICES = 3
 AGREEMENT_WORDS = 5  # meaningful syllables a question needs before agreement may replace "did you mean"
 FOLLOW_UP_WORDS = 4  # at most this many meaningful syllables, and no cooperative named: a follow-up
+LONG_QUESTION_WORDS = 10  # meaningful syllables from which a question counts as long
+LONG_MIN_COVERAGE = 0.25  # the share of a long question the best entry must explain (search.min_coverage otherwise)
 RUNNER_UP_MARGIN = 0.5  # share of search.margin within which BM25's choice may overtake the leader
 NEGATION_SHIFT = 0.08  # moves an entry that shares the member's negation above its positive twin
 
@@ -61,7 +63,11 @@ def decide(ctx: Context, results: list[Candidate], words: int = 2, other_subject
     `words`: meaningful syllables in the question (one word is offered choices, never answered outright);
     `other_subject`: the question is about another kind of organisation (never answered from an entry).
     """
-    verdict, cands = _decide(ctx, results)
+    # A long question explains itself in more words than any one phrasing has: it needs less coverage.
+    min_coverage = ctx.config.search.min_coverage
+    if words >= LONG_QUESTION_WORDS:
+        min_coverage = min(min_coverage, LONG_MIN_COVERAGE)
+    verdict, cands = _decide(ctx, results, min_coverage)
     if verdict in (Kind.ANSWER, Kind.CLARIFY) and cands[0].kind == ENTRY and other_subject:
         return Kind.UNKNOWN, []
     if verdict == Kind.ANSWER and words == 1 and cands[0].kind == ENTRY:
@@ -70,7 +76,7 @@ def decide(ctx: Context, results: list[Candidate], words: int = 2, other_subject
     return verdict, cands
 
 
-def _decide(ctx: Context, results: list[Candidate]) -> tuple[Kind, list[Candidate]]:
+def _decide(ctx: Context, results: list[Candidate], min_coverage: float) -> tuple[Kind, list[Candidate]]:
     cfg = ctx.config.search
     useful = [c for c in results if c.kind != OUT_OF_SCOPE]
     if not useful:
@@ -80,7 +86,7 @@ def _decide(ctx: Context, results: list[Candidate]) -> tuple[Kind, list[Candidat
     if off_topic >= cfg.clarify_threshold and off_topic > best.score - cfg.margin:
         # As close to a known off-topic subject (prices, weather, land titles...) as to any entry.
         return Kind.UNKNOWN, []
-    if best.coverage < cfg.min_coverage:
+    if best.coverage < min_coverage:
         # Much of the question is about something no entry talks about: say so rather than guess.
         return Kind.UNKNOWN, []
     if best.score >= cfg.answer_threshold:

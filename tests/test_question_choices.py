@@ -51,3 +51,14 @@ def test_choices_that_explain_little_of_the_question_are_not_offered(ask):
     assert kind == Kind.CLARIFY and order == [keys[0], keys[2]]
     # with the weak one gone a single choice is left: it is answered
     assert ask([(0.42, 0.50), (0.41, 0.10)])[0] == Kind.ANSWER
+
+
+def test_a_long_question_needs_less_of_it_explained(app):
+    from handlers.question import LONG_MIN_COVERAGE, LONG_QUESTION_WORDS, decide
+
+    ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
+    key = next(e.id for e in app.kb.entries.values() if not e.province)
+    coverage = (LONG_MIN_COVERAGE + ctx.config.search.min_coverage) / 2
+    found = [Candidate(ENTRY, key, 0.5, "", coverage)]
+    assert decide(ctx, found, words=LONG_QUESTION_WORDS)[0] == Kind.ANSWER
+    assert decide(ctx, found, words=LONG_QUESTION_WORDS - 1)[0] == Kind.UNKNOWN
