@@ -36,6 +36,12 @@ def _fold_word(word: str) -> str:
 
 
 _WORD_RE = re.compile(r"[^\W_]+")
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_of(text: str) -> Text:
+    """One reading of a text's words however many readers ask (referral, facts, reading): Text is frozen."""
+    return Text._read(text)
 TONED_SHARE = 0.3  # share of words with diacritics from which a message counts as typed with tones
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323\u0302\u0306\u031b")
 
@@ -70,6 +76,10 @@ class Text:
 
     @classmethod
     def of(cls, text: str) -> Text:
+        return _text_of(text)
+
+    @classmethod
+    def _read(cls, text: str) -> Text:
         raw = nfc(text)
         low = _same_length_lower(raw)
         spans = [(m.start(), m.end(), _fold_word(m.group()), m.group()) for m in _WORD_RE.finditer(low)]
