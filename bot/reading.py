@@ -389,6 +389,13 @@ def _split_sentences(t: Text, rules: ReadingRules) -> list[_Sentence]:
     return sentences
 
 
+def sentence_numbers(t: Text) -> tuple[int, ...]:
+    """For each word of the text, the number of the sentence it is in (sentences end at . ? ! ; … or a
+    line break)."""
+    stops = [m.end() for m in _TERMINATOR.finditer(t.raw)]
+    return tuple(bisect.bisect_right(stops, w.start) for w in t.words)
+
+
 _NORMALISED: dict[int, tuple[Normalizer, dict[str, str]]] = {}
 
 

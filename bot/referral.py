@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.reading import KNOWLEDGE_DIR, PhraseSet, Text, Word, load_yaml, str_list
+from bot.reading import KNOWLEDGE_DIR, PhraseSet, Text, load_yaml, sentence_numbers, str_list
 from bot.textnorm import Normalizer, fold, toned_tokens
 
 KEYS = (
@@ -129,14 +129,31 @@ def load_rules(directory: Path | None = None) -> ReferralRules:
     )
 
 
-def _in_scope(rules: ReferralRules, topics: list[_Topic], words: tuple[Word, ...]) -> bool:
+_KEEP_NEAR = 12  # words between a cooperative's name and a keep term, beyond the sentence both are in
+
+
+def _kept(rules: ReferralRules, topic: _Topic, t: Text) -> bool:
+    """A keep term of the topic beside a cooperative's name: in the same sentence or a few words away
+    ("HTX có được miễn thuế không"). In a long story a cooperative and a keep term far apart ("bán rau cho
+    HTX … Nay nhà nước thu hồi đất … có được hỗ trợ không") do not make a household's matter the
+    cooperative's."""
+    if not len(topic.keep):
+        return False
+    words = t.words
+    names = [*rules.cooperative.find(words), *rules.always_in_scope.find(words)]
+    if not names:
+        return False
+    sentence = sentence_numbers(t)
+    return any(sentence[s] == sentence[a] or (a - _KEEP_NEAR <= e and s <= b + _KEEP_NEAR)
+               for s, e in topic.keep.find(words) for a, b in names)
+
+
+def _in_scope(rules: ReferralRules, topics: list[_Topic], t: Text) -> bool:
     """A cooperative-law matter: an always-in-scope term, or a cooperative named together with a
     keep term of any topic the question touched."""
-    if rules.always_in_scope.search(words):
+    if rules.always_in_scope.search(t.words):
         return True
-    if not rules.cooperative.search(words):
-        return False
-    return any(len(topic.keep) and topic.keep.search(words) for topic in topics)
+    return any(_kept(rules, topic, t) for topic in topics)
 
 
 def _named(rules: ReferralRules, t: Text) -> list[tuple[_Topic, list[str]]]:
@@ -159,9 +176,8 @@ def touched(text: str, rules: ReferralRules | None = None) -> Referral | None:
     office is the better pointer. A keep word beside the cooperative still makes it the cooperative's."""
     rules = rules or load_rules()
     t = Text.of(text)
-    cooperative = rules.cooperative.search(t.words) or rules.always_in_scope.search(t.words)
     return _most_named([(topic, phrases) for topic, phrases in _named(rules, t) if topic.key != "none"
-                        and not (cooperative and len(topic.keep) and topic.keep.search(t.words))])
+                        and not _kept(rules, topic, t)])
 
 
 def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules | None = None) -> Referral | None:
@@ -173,7 +189,7 @@ def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules 
     rules = rules or load_rules()
     t = Text.of(text)
     named = _named(rules, t)
-    if _in_scope(rules, [topic for topic, _ in named], t.words):
+    if _in_scope(rules, [topic for topic, _ in named], t):
         return None
     return _most_named(named)
 

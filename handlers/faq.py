@@ -159,6 +159,14 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
         retry = analyse(ctx, text, reading, other_subject=other_subject)
         if retry.kind != Kind.UNKNOWN or retry.referral is not None:
             parts = [retry]
+    if len(parts) > 1 and all(p.kind == Kind.UNKNOWN for p in parts) and readers:
+        # Nothing of the message is the cooperative law's to answer, and some of it is another office's
+        # ("… nợ lương 3 tháng … nghỉ ngang được không, đòi lương ở đâu?"): one pointer for the message,
+        # not the same office once per question, nor a staff ticket for the questions it left open.
+        offices = [p.referral for p in parts if p.referral is not None] or \
+            [r for r in (referral.touched(text, readers.referral),) if r is not None]
+        if offices:
+            return refer(ctx, list({r.key: r for r in offices}.values()))
     return answer_parts(ctx, text, message_id, parts, reading)
 
 

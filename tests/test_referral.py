@@ -190,3 +190,14 @@ def test_touched_names_the_office_even_when_cooperative_words_keep_it_in_scope()
                                   "luật mới có hỗ trợ tiền lương để thuê kỹ sư về làm cho htx không"])
 def test_touched_respects_the_keep_words_beside_a_cooperative(text):
     assert touched(text) is None
+
+
+def test_keep_words_count_only_beside_the_cooperative():
+    # A household's matter told in a long story that mentions the cooperative it sells to stays the
+    # land office's; "hỗ trợ" beside "HTX" keeps the cooperative's own support in scope.
+    far = ("Nhà tôi có 720 m2 đất nông nghiệp, lâu nay bán rau cho HTX rau sạch của xã. Nay nhà nước thu hồi để "
+           "làm đường, giá bồi thường thấp quá. Gia đình tôi có được hỗ trợ chuyển nghề không?")
+    referral = match(far)
+    assert referral is not None and referral.key == "land"
+    assert match("HTX có được hỗ trợ tiền thuê đất không?") is None
+    assert match("HTX em cần thuê đất làm kho sấy, có được hỗ trợ tiền thuê không?") is None

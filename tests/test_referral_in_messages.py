@@ -74,3 +74,13 @@ def test_a_weak_match_kept_in_scope_by_cooperative_words_goes_to_the_office_it_n
     monkeypatch.setattr(type(ctx.searcher), "bm25_best", lambda self, text: (ENTRY, entry.id))
     part = analyse(ctx, "tranh chấp ranh giới đất giữa hai thành viên HTX thì giải quyết ở đâu?")
     assert (part.referral is not None and part.referral.key == "land") is referred
+
+
+def test_a_message_that_is_all_another_offices_gets_one_pointer_and_no_ticket(shipped_app):
+    text = ("Chào luật sư, tôi làm thợ hàn ở xưởng cơ khí của một công ty TNHH chuyên làm nhà lưới cho các HTX rau "
+            "trong vùng. Công ty nợ lương tôi 3 tháng rồi, giám đốc cứ hứa cuối năm trả. Tôi nghỉ ngang có được "
+            "không? Có phải báo trước không? Đòi lương ở đâu?")
+    out = shipped_app.preview(text)
+    assert out.meta.get("kind") == Kind.UNKNOWN and out.meta.get("referral") == "labour"
+    assert len(out.replies) == 1 and out.replies[0].text.count("quản lý lao động") == 1  # once, not per question
+    assert not any(type(e).__name__ == "OpenTicket" for e in out.effects)
