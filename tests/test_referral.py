@@ -145,6 +145,10 @@ def test_every_key_is_present_and_validated():
         ("luật thuế thu nhập cá nhân điều 5 nói gì", "Luật Thuế thu nhập cá nhân"),
         ("theo luật thuế thì điều 5 quy định thế nào", "luật thuế"),
         ("Điều 35 Bộ luật Lao động về nghỉ việc", "Bộ luật Lao động"),
+        ("Tôi đọc Điều 38 Luật An toàn, vệ sinh lao động thì thấy…", "Luật An toàn, vệ sinh lao động"),
+        ("theo dieu 64 luat bhxh thi sao", "Luật Bảo hiểm xã hội"),
+        ("Điều 644 BLDS nói gì", "Bộ luật Dân sự"),
+        ("Điều 2 Luật Trật tự, an toàn giao thông đường bộ", "Luật Trật tự, an toàn giao thông đường bộ"),
     ],
 )
 def test_articles_of_other_laws_are_flagged(text, law):

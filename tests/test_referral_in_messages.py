@@ -7,7 +7,7 @@ from bot.db import Store
 from bot.engine import Engine
 from bot.kb.loader import DEFAULT_DIR, load
 from bot.referral import Referral
-from bot.search import ENTRY, Candidate, Searcher
+from bot.search import ENTRY, OUT_OF_SCOPE, Candidate, Searcher
 from bot.types import Kind
 from handlers.question import analyse
 
@@ -84,3 +84,15 @@ def test_a_message_that_is_all_another_offices_gets_one_pointer_and_no_ticket(sh
     assert out.meta.get("kind") == Kind.UNKNOWN and out.meta.get("referral") == "labour"
     assert len(out.replies) == 1 and out.replies[0].text.count("quản lý lao động") == 1  # once, not per question
     assert not any(type(e).__name__ == "OpenTicket" for e in out.effects)
+
+
+@pytest.mark.parametrize(("bm25", "off_topic"), [((OUT_OF_SCOPE, "oos-1"), True), ((ENTRY, "x"), False)])
+def test_an_unanswered_question_closest_to_an_off_topic_subject_opens_no_ticket(app, monkeypatch, bm25, off_topic):
+    ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
+    entry = next(e for e in app.kb.entries.values() if not e.province)
+    weak = [Candidate(ENTRY, entry.id, 0.15, "", 0.1)]  # nothing answers it
+    monkeypatch.setattr(type(ctx.searcher), "search", lambda self, text, province=None, limit=5: list(weak))
+    monkeypatch.setattr(type(ctx.searcher), "bm25_best", lambda self, text: bm25)
+    part = analyse(ctx, "ad xem giúp thứ bảy này ở xã tôi có mưa to không để gặt")
+    assert part.kind == Kind.UNKNOWN
+    assert (part.referral is not None and part.referral.key == "none") is off_topic
