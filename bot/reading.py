@@ -253,6 +253,18 @@ class Reading:
     asks_history: bool
     negations: tuple[str, ...]
     story_sentences: tuple[str, ...] = ()
+    story_starts: tuple[int, ...] = ()  # where each story sentence starts in `text`
+
+    def told_before(self, index: int) -> tuple[str, ...]:
+        """The story sentences before question `index`: what a short question leans on. The message's last
+        story sentence may come after the question it would explain."""
+        start = self.questions[index].start
+        return tuple(s for s, at in zip(self.story_sentences, self.story_starts, strict=True) if at < start)
+
+    def story_before(self, index: int) -> str | None:
+        """The story sentence just before question `index` (None when the message opens with the question)."""
+        before = self.told_before(index)
+        return before[-1] if before else None
 
     @property
     def framing_only(self) -> bool:
@@ -263,9 +275,8 @@ class Reading:
         """Question `index` as search should see it: a very short question ("Vậy có đúng luật
         không?") says nothing by itself, so the last story sentence is put in front of it."""
         question = self.questions[index].text
-        if self.story_sentences and self.is_short(index):
-            return f"{self.story_sentences[-1]} {question}"
-        return question
+        before = self.story_before(index) if self.is_short(index) else None
+        return f"{before} {question}" if before else question
 
     def is_short(self, index: int) -> bool:
         return _short(self.questions[index].text)
@@ -578,6 +589,7 @@ class _Reader:
             questions=parts,
             story=" ".join(self._sentence_text(i, j) for i, j in story),
             story_sentences=tuple(self._sentence_text(i, j) for i, j in story),
+            story_starts=tuple(self.w[i].start for i, _ in story),
             asks_history=asks_history,
             negations=tuple(self._negations(self._searched(questions[:MAX_QUESTIONS], story))),
         )

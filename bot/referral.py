@@ -148,10 +148,13 @@ def _kept(rules: ReferralRules, topic: _Topic, t: Text) -> bool:
                for s, e in topic.keep.find(words) for a, b in names)
 
 
-def _in_scope(rules: ReferralRules, topics: list[_Topic], t: Text) -> bool:
+def _in_scope(rules: ReferralRules, topics: list[_Topic], t: Text, cooperative: bool = False) -> bool:
     """A cooperative-law matter: an always-in-scope term, or a cooperative named together with a
-    keep term of any topic the question touched."""
+    keep term of any topic the question touched (`cooperative`: the message around the question named
+    it, so a keep term of the question's own is enough)."""
     if rules.always_in_scope.search(t.words):
+        return True
+    if cooperative and any(len(topic.keep) and topic.keep.search(t.words) for topic in topics):
         return True
     return any(_kept(rules, topic, t) for topic in topics)
 
@@ -180,16 +183,19 @@ def touched(text: str, rules: ReferralRules | None = None) -> Referral | None:
                         and not _kept(rules, topic, t)])
 
 
-def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules | None = None) -> Referral | None:
+def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules | None = None,
+          cooperative: bool = False) -> Referral | None:
     """The office a question belongs to, or None when it is a cooperative question (or unknown).
 
-    `normalizer` is accepted for symmetry with the other readers; matching works on the typed words
-    (the triggers list abbreviations such as "bhxh", "cccd" themselves).
+    `cooperative`: the question is one of a message that names a cooperative ("Tôi là kế toán HTX … Phần
+    thu nhập từ giao dịch với thành viên có được miễn thuế không?"): a keep term in the question keeps it
+    in scope. `normalizer` is accepted for symmetry with the other readers; matching works on the typed
+    words (the triggers list abbreviations such as "bhxh", "cccd" themselves).
     """
     rules = rules or load_rules()
     t = Text.of(text)
     named = _named(rules, t)
-    if _in_scope(rules, [topic for topic, _ in named], t):
+    if _in_scope(rules, [topic for topic, _ in named], t, cooperative):
         return None
     return _most_named(named)
 
@@ -200,6 +206,13 @@ def about_cooperatives(text: str, rules: ReferralRules | None = None) -> bool:
     rules = rules or load_rules()
     words = Text.of(text).words
     return bool(rules.cooperative.search(words) or rules.always_in_scope.search(words))
+
+
+def cooperative_matter(text: str, rules: ReferralRules | None = None) -> bool:
+    """Whether the text names a cooperative-law matter itself (góp vốn, thành viên chính thức, đại hội…),
+    not only a cooperative."""
+    rules = rules or load_rules()
+    return rules.always_in_scope.search(Text.of(text).words)
 
 
 _NEAR = 8  # words between an article number and the law it belongs to

@@ -155,16 +155,21 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
         if part is not None:
             parts.append(part)
     if len(parts) == 1 and parts[0].kind == Kind.UNKNOWN and parts[0].referral is None and text != parts[0].text:
-        # The question alone found nothing: the whole message may still say what it is about.
+        # The question alone found nothing: the whole message may still say what it is about (but a word of
+        # another office's in a member's story about their share does not make it that office's).
         retry = analyse(ctx, text, reading, other_subject=other_subject)
-        if retry.kind != Kind.UNKNOWN or retry.referral is not None:
+        told_matter = readers is not None and referral.cooperative_matter(text, readers.referral)
+        if retry.kind != Kind.UNKNOWN or (retry.referral is not None and not told_matter):
             parts = [retry]
     if len(parts) > 1 and all(p.kind == Kind.UNKNOWN for p in parts) and readers:
         # Nothing of the message is the cooperative law's to answer, and some of it is another office's
         # ("… nợ lương 3 tháng … nghỉ ngang được không, đòi lương ở đâu?"): one pointer for the message,
         # not the same office once per question, nor a staff ticket for the questions it left open.
+        # The story's office only when the story tells no cooperative matter ("… góp 30 triệu, nuôi tôm…"
+        # is a member's matter, however many shrimp ponds it names).
         offices = [p.referral for p in parts if p.referral is not None] or \
-            [r for r in (referral.touched(text, readers.referral),) if r is not None]
+            [r for r in (referral.touched(text, readers.referral),) if r is not None
+             and not referral.cooperative_matter(text, readers.referral)]
         if offices:
             return refer(ctx, list({r.key: r for r in offices}.values()))
     return answer_parts(ctx, text, message_id, parts, reading)
@@ -177,11 +182,12 @@ def _question(ctx: Context, reading: Reading, i: int, parts: list[Part], whole: 
     q = reading.questions[i]
     # A follow-up ("Hồ sơ gồm gì?") belongs to the matter the message or the question before it is about.
     context = parts[-1].referral if parts and parts[-1].referral else whole
-    if context is None and reading.story_sentences and readers:
+    before = reading.story_before(i)
+    if context is None and before and readers:
         # "Nay tôi muốn làm sổ đỏ… Có được cấp giấy chứng nhận không?": the sentence before a question may
         # name the matter (land) that the question's own words leave open, even when the member introduced
         # themself as an HTX member earlier in the message.
-        context = referral.match(f"{reading.story_sentences[-1]} {q.text}", ctx.kb.normalizer, readers.referral)
+        context = referral.match(f"{before} {q.text}", ctx.kb.normalizer, readers.referral)
     settled = frozenset(p.rule for p in parts if p.rule)
     answered = {p.top.key for p in parts if p.kind == Kind.ANSWER and p.top is not None}
     part = analyse(ctx, reading.search_text(i), reading, context, other_subject, settled)
@@ -192,7 +198,7 @@ def _question(ctx: Context, reading: Reading, i: int, parts: list[Part], whole: 
             return None  # "… cho vay không, lãi suất tối đa bao nhiêu?": the answer before covers it
         part = follow if follow.kind == Kind.ANSWER else part
     if part.kind in (Kind.UNKNOWN, Kind.CLARIFY) and part.referral is None:
-        part = _with_story(ctx, part, q.text, reading, context, other_subject, settled)
+        part = _with_story(ctx, part, i, reading, context, other_subject, settled)
     if part.kind == Kind.ANSWER and part.top is not None and part.top.key in answered:
         # The same answer twice in one message: the words borrowed from the question before made this one
         # look like it. Alone it may find its own; if not, it is not answered rather than repeated.
@@ -202,16 +208,18 @@ def _question(ctx: Context, reading: Reading, i: int, parts: list[Part], whole: 
     return replace(part, asked=q.text)
 
 
-def _with_story(ctx: Context, part: Part, question: str, reading: Reading, context: Referral | None,
+def _with_story(ctx: Context, part: Part, index: int, reading: Reading, context: Referral | None,
                 other_subject: bool, settled: frozenset[str] = frozenset()) -> Part:
     """A question with few words of its own ("Vậy họ làm như vậy có đúng không?") is about the story: tried
     again with each of the last story sentences in front of it, and answered when one of them makes a
     whole question search answers. A rule read from the member's own numbers in such a pairing is not
     trusted (the numbers may be an age or a price in an unrelated sentence)."""
-    if not reading.story_sentences or len(ctx.searcher.content_words(question)) > STORY_QUESTION_WORDS:
+    question = reading.questions[index].text
+    told = reading.told_before(index)
+    if not told or len(ctx.searcher.content_words(question)) > STORY_QUESTION_WORDS:
         return part
     tries = [analyse(ctx, f"{sentence} {question}", reading, context, other_subject, settled)
-             for sentence in reading.story_sentences[-STORY_SENTENCES:]]
+             for sentence in told[-STORY_SENTENCES:]]
     answered = [t for t in tries if t.kind == Kind.ANSWER and t.lead is None]
     return max(answered, key=lambda t: t.score) if answered else part
 

@@ -110,7 +110,9 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
     """
     readers = ctx.kb.readers
     if readers is not None:
-        ref = referral.match(text, ctx.kb.normalizer, readers.referral)
+        around = reading is not None and reading.text != text and referral.about_cooperatives(reading.text,
+                                                                                              readers.referral)
+        ref = referral.match(text, ctx.kb.normalizer, readers.referral, cooperative=around)
         if ref is not None:
             return Part(text, Kind.UNKNOWN, referral=ref)
     results = ctx.searcher.search(text, province=ctx.province, limit=6)

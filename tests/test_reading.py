@@ -375,3 +375,13 @@ def test_a_count_of_questions_to_come_is_framing(norm):
 ])
 def test_a_word_ending_in_a_particle_spelling_keeps_it(text, question, norm):
     assert [q.text.rstrip("?") for q in read_message(text, norm).questions] == [question.rstrip("?")]
+
+
+def test_a_question_leans_on_the_story_before_it_not_after_it(norm):
+    reading = read_message("Cho em hỏi bố em mất rồi thì sao ạ? Bố em là thành viên HTX, góp 30 triệu. "
+                           "Giờ ao tôm em vẫn làm tiếp. Em có được vào HTX thay bố không?", norm)
+    assert len(reading.questions) == 2
+    assert reading.story_before(0) is None and reading.told_before(0) == ()
+    assert reading.story_before(1) == "Giờ ao tôm em vẫn làm tiếp."
+    assert len(reading.told_before(1)) == 2
+    assert reading.search_text(0) == reading.questions[0].text  # short, but nothing told before it

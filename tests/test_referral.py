@@ -205,3 +205,10 @@ def test_keep_words_count_only_beside_the_cooperative():
     assert referral is not None and referral.key == "land"
     assert match("HTX có được hỗ trợ tiền thuê đất không?") is None
     assert match("HTX em cần thuê đất làm kho sấy, có được hỗ trợ tiền thuê không?") is None
+
+
+def test_a_keep_term_in_a_question_of_a_message_about_a_cooperative_keeps_it_in_scope():
+    question = "Phần thu nhập từ giao dịch với thành viên có được miễn thuế không?"
+    alone = match(question)
+    assert alone is not None and alone.key == "tax"
+    assert match(question, cooperative=True) is None  # "Tôi là kế toán HTX lúa gạo …" came before it

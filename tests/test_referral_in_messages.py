@@ -96,3 +96,12 @@ def test_an_unanswered_question_closest_to_an_off_topic_subject_opens_no_ticket(
     part = analyse(ctx, "ad xem giúp thứ bảy này ở xã tôi có mưa to không để gặt")
     assert part.kind == Kind.UNKNOWN
     assert (part.referral is not None and part.referral.key == "none") is off_topic
+
+
+def test_a_members_story_is_not_sent_to_the_office_of_a_word_in_it(shipped_app):
+    # Nothing answered, but the story is a member's matter (góp vốn, thành viên chính thức): the shrimp
+    # ponds in it do not make it the agricultural extension officer's.
+    text = ("ad oi cho em hoi, ba em mat thang 7 nam nay vi tai bien. ba la thanh vien chinh thuc htx thuy san "
+            "Tan Thanh tu nam 2018, gop 30 trieu, nuoi tom quang canh 3 ha. gio ao tom em dang lam tiep. em muon "
+            "vao htx thay ba thi co duoc ko hay htx chi tra lai 30tr cho gia dinh thoi a?")
+    assert shipped_app.preview(text).meta.get("referral") in (None, "none")

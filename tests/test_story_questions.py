@@ -32,7 +32,7 @@ def seen(app, monkeypatch):
 
 def retry(ctx, question):
     reading = read_message(STORY + question, ctx.kb.normalizer, ctx.kb.readers.reading)
-    return faq._with_story(ctx, Part(question, Kind.UNKNOWN), question, reading, None, False)
+    return faq._with_story(ctx, Part(question, Kind.UNKNOWN), len(reading.questions) - 1, reading, None, False)
 
 
 def test_a_bare_question_is_answered_with_the_story_sentence_that_makes_it_whole(seen):
