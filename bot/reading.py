@@ -262,8 +262,12 @@ class Reading:
         return tuple(s for s, at in zip(self.story_sentences, self.story_starts, strict=True) if at < start)
 
     def story_before(self, index: int) -> str | None:
-        """The story sentence just before question `index` (None when the message opens with the question)."""
-        before = self.told_before(index)
+        """The story sentence just before question `index`; None when the message opens with the question or
+        another question comes between ("Lập chi nhánh đăng ký ở đâu, thời hạn thế nào?": the second leans
+        on the first, not on the story)."""
+        start = self.questions[index].start
+        previous = self.questions[index - 1].start if index > 0 else -1
+        before = [s for s, at in zip(self.story_sentences, self.story_starts, strict=True) if previous < at < start]
         return before[-1] if before else None
 
     @property
@@ -297,6 +301,7 @@ class ReadingRules:
     particle_words: PhraseSet
     particles: PhraseSet
     question_phrases: PhraseSet
+    statement_phrases: PhraseSet
     question_openers: PhraseSet
     question_endings: PhraseSet
     story_leads: PhraseSet
@@ -330,6 +335,8 @@ class ReadingRules:
             particle_words=phrases("particle_words"),
             particles=phrases("particles"),
             question_phrases=phrases("question_phrases"),
+            statement_phrases=PhraseSet(expand_templates(str_list(data, "statement_phrases", source), slots)
+                                        if "statement_phrases" in data else []),
             question_openers=phrases("question_openers"),
             question_endings=phrases("question_endings"),
             story_leads=phrases("story_leads"),
@@ -491,10 +498,15 @@ class _Reader:
 
     def _is_question(self, i: int, j: int) -> bool:
         return (
-            self.r.question_phrases.search(self.w, i, j)
+            self._asks(i, j)
             or self.r.question_openers.search(self.w, i, j)
             or self._ends_as_question(i, j)
         )
+
+    def _asks(self, i: int, j: int) -> bool:
+        """A question phrase that is not part of a statement ("mấy năm nay", "lúc nào cũng")."""
+        quiet = list(self.r.statement_phrases.find(self.w, i, j))
+        return any(not any(s <= a and b <= e for s, e in quiet) for a, b in self.r.question_phrases.find(self.w, i, j))
 
     def _left_is_complete_question(self, i: int, k: int) -> bool:
         """The words before a join end like a question ("… không", "… bao nhiêu")."""

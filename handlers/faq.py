@@ -196,7 +196,10 @@ def _question(ctx: Context, reading: Reading, i: int, parts: list[Part], whole: 
         follow = analyse(ctx, f"{reading.questions[i - 1].text} {q.text}", reading, context, other_subject, settled)
         if follow.kind == Kind.ANSWER and follow.top is not None and follow.top.key in answered:
             return None  # "… cho vay không, lãi suất tối đa bao nhiêu?": the answer before covers it
-        part = follow if follow.kind == Kind.ANSWER else part
+        # A guess from a few words ("Có phải báo trước không?" → "did you mean" three entries) that the
+        # question before does not bear out is no answer either.
+        part = follow if follow.kind == Kind.ANSWER or (part.kind == Kind.CLARIFY and follow.kind == Kind.UNKNOWN
+                                                        and follow.referral is None) else part
     if part.kind in (Kind.UNKNOWN, Kind.CLARIFY) and part.referral is None:
         part = _with_story(ctx, part, i, reading, context, other_subject, settled)
     if part.kind == Kind.ANSWER and part.top is not None and part.top.key in answered:

@@ -355,3 +355,9 @@ def test_several_counts_none_marked_give_no_verdict():
 def test_the_post_first_then_whose_relative_holds_it(text):
     verdict = one(text)
     assert verdict.yes is False and "Điều 62" in verdict.sentence and "giám đốc" in verdict.sentence
+
+
+def test_founding_a_branch_or_a_company_is_not_asking_about_the_member_count():
+    story = "HTX hải sản của chúng tôi có 54 thành viên, quản trị đầy đủ."
+    for question in ("Lập chi nhánh ở Hà Nội thì đăng ký ở đâu?", "HTX lập công ty TNHH có được không?"):
+        assert [v for v in apply(question, story, None) if v.rule_id.startswith("min-members")] == []

@@ -385,3 +385,15 @@ def test_a_question_leans_on_the_story_before_it_not_after_it(norm):
     assert reading.story_before(1) == "Giờ ao tôm em vẫn làm tiếp."
     assert len(reading.told_before(1)) == 2
     assert reading.search_text(0) == reading.questions[0].text  # short, but nothing told before it
+
+
+@pytest.mark.parametrize("story", ["Doanh thu mấy năm nay gần như không có.", "Ai cũng bận, lúc nào cũng vắng."])
+def test_a_question_word_inside_a_statement_does_not_make_it_a_question(norm, story):
+    assert questions(f"HTX còn 12 người. {story} Muốn giải thể thì làm gì?", norm) == ["Muốn giải thể thì làm gì?"]
+
+
+def test_a_short_question_after_another_leans_on_that_one_not_on_the_story(norm):
+    reading = read_message("Công ty TNHH bên cạnh mời hợp tác. Xin hỏi lập chi nhánh ở Hà Nội thì đăng ký ở đâu, "
+                           "thời hạn thế nào?", norm)
+    assert [q.text for q in reading.questions][-1].startswith("thời hạn")
+    assert reading.story_before(len(reading.questions) - 1) is None
