@@ -30,7 +30,7 @@ from handlers.render import (
 
 __all__ = ["decide", "handle", "visible"]
 
-STORY_QUESTION_WORDS = 5  # meaningful syllables at most: a question this bare is about the story before it
+STORY_QUESTION_WORDS = 12  # meaningful syllables at most: a question this short may be about the story
 STORY_SENTENCES = 2  # story sentences tried in front of such a question, the last ones first
 
 

@@ -35,9 +35,11 @@ def retry(ctx, question):
     return faq._with_story(ctx, Part(question, Kind.UNKNOWN), len(reading.questions) - 1, reading, None, False)
 
 
-def test_a_bare_question_is_answered_with_the_story_sentence_that_makes_it_whole(seen):
+@pytest.mark.parametrize("question", ["Vậy họ làm như vậy có đúng không?",
+                                      "Tôi thấy làm vậy là không ổn, làm gấp như thế có đúng quy định không?"])
+def test_a_bare_question_is_answered_with_the_story_sentence_that_makes_it_whole(seen, question):
     ctx, tried = seen
-    part = retry(ctx, "Vậy họ làm như vậy có đúng không?")
+    part = retry(ctx, question)
     assert part.kind == Kind.ANSWER and part.top.key == "khai-tru"
     assert len(tried) == faq.STORY_SENTENCES
 
