@@ -8,6 +8,7 @@ rule), at most one plain "whom to ask" line, and the sources of today's rule. Th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from bot.kb.model import Citation, Document, Entry, KnowledgeBase
@@ -16,6 +17,7 @@ from bot.types import Button, Context, Reply
 
 LABEL_CHARS = 60
 FIRST_MESSAGE_PLACES = 1  # article references in the first message; all of them, with numbers, in the detail
+TODAY_AFTER_HISTORY_WORDS = 20  # today's rule after the old one: its first sentences up to about this many words
 
 
 def _where(c: Citation) -> str:
@@ -83,8 +85,10 @@ def first_text(ctx: Context, entry: Entry, history_first: bool = False, lead: st
     """The first message's words: today's rule (or, when asked, the old rule and then today's)."""
     lines = []
     if history_first and entry.history:
+        # Both rules in full would double the message; today's rule keeps its first sentences (the
+        # rest is under "Xem chi tiết").
         lines.append(entry.history.strip())
-        lines.append(lead or _today(ctx, entry.short))
+        lines.append(lead or _today(ctx, _opening(entry.short, TODAY_AFTER_HISTORY_WORDS)))
         citations = [*old_citations(ctx, entry), *today_citations(ctx, entry)]
     else:
         # The member's own case, when their numbers settle it, says more than the general rule: the
@@ -110,6 +114,22 @@ def brief_sources(ctx: Context, citations: list[Citation], history_first: bool) 
         name = doc.short if doc else number
         parts.append(f"{', '.join(places[:FIRST_MESSAGE_PLACES])} {name}".strip())
     return sources_sentence(ctx, parts)
+
+
+def _opening(text: str, words: int) -> str:
+    """The first sentences of a text, as few as make `words` words ("Không còn." alone says too little)."""
+    sentences: list[str] = []
+    for piece in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if sentences and not (piece[:1].isupper() or piece[:1].isdigit() or piece[:1] == "("):
+            sentences[-1] += " " + piece  # "v.v. và …": not a new sentence
+        else:
+            sentences.append(piece)
+    kept: list[str] = []
+    for sentence in sentences:
+        kept.append(sentence)
+        if sum(len(k.split()) for k in kept) >= words:
+            break
+    return " ".join(kept)
 
 
 def _today(ctx: Context, short: str) -> str:
