@@ -154,6 +154,7 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
         part = _question(ctx, reading, i, parts, whole, other_subject)
         if part is not None:
             parts.append(part)
+    parts = _with_message_office(ctx, parts)
     if len(parts) == 1 and parts[0].kind == Kind.UNKNOWN and parts[0].referral is None and text != parts[0].text:
         # The question alone found nothing: the whole message may still say what it is about (but a word of
         # another office's in a member's story about their share does not make it that office's).
@@ -173,6 +174,23 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
         if offices:
             return refer(ctx, list({r.key: r for r in offices}.values()))
     return answer_parts(ctx, text, message_id, parts, reading)
+
+
+def _with_message_office(ctx: Context, parts: list[Part]) -> list[Part]:
+    """A question of the message that the bot is unsure of and that names no cooperative belongs to the
+    office another of its questions was sent to ("Hàng xóm lấn đất … Giờ tôi phải làm đơn gửi đâu? Có phải
+    đo đạc lại thửa đất không?": the first is the land office's too, not "did you mean: leaving an HTX")."""
+    readers = ctx.kb.readers
+    office = next((p.referral for p in parts if p.referral is not None and p.referral.key != "none"), None)
+    if office is None or readers is None:
+        return parts
+
+    def unsure(p: Part) -> bool:  # an answer the search found stands; a guess or nothing joins the office
+        return p.referral is None and p.kind in (Kind.UNKNOWN, Kind.CLARIFY)
+
+    return [replace(p, kind=Kind.UNKNOWN, candidates=(), referral=office)
+            if unsure(p) and not referral.about_cooperatives(p.asked or p.text, readers.referral) else p
+            for p in parts]
 
 
 def _question(ctx: Context, reading: Reading, i: int, parts: list[Part], whole: Referral | None,

@@ -105,3 +105,20 @@ def test_a_members_story_is_not_sent_to_the_office_of_a_word_in_it(shipped_app):
             "Tan Thanh tu nam 2018, gop 30 trieu, nuoi tom quang canh 3 ha. gio ao tom em dang lam tiep. em muon "
             "vao htx thay ba thi co duoc ko hay htx chi tra lai 30tr cho gia dinh thoi a?")
     assert shipped_app.preview(text).meta.get("referral") in (None, "none")
+
+
+def test_an_unsure_question_joins_the_office_of_another_question_in_the_message(app):
+    from handlers.faq import _with_message_office
+    from handlers.question import Part
+
+    ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
+    entry = next(e for e in app.kb.entries.values() if not e.province)
+    land = Referral("land", "…", ("lấn đất",))
+    guess = Part("Giờ tôi phải làm đơn gửi đâu?", Kind.CLARIFY, (Candidate(ENTRY, entry.id, 0.42, "", 0.6),))
+    found = Part("Vốn góp được trả lại khi nào?", Kind.ANSWER, (Candidate(ENTRY, entry.id, 0.5, "", 0.6),), score=0.5)
+    named = Part("Còn HTX thì phải làm gì?", Kind.UNKNOWN)
+    referred = Part("Có phải đo đạc lại thửa đất không?", Kind.UNKNOWN, referral=land)
+    out = _with_message_office(ctx, [guess, found, named, referred])
+    assert out[0].referral is land and out[0].kind == Kind.UNKNOWN and out[0].candidates == ()
+    assert out[1] is found and out[2] is named and out[3] is referred
+    assert _with_message_office(ctx, [guess]) == [guess]  # no office in the message: nothing changes
