@@ -282,6 +282,15 @@ class Reading:
         before = self.story_before(index) if self.is_short(index) else None
         return f"{before} {question}" if before else question
 
+    def continues(self, index: int) -> bool:
+        """Question `index` goes on the sentence of the question before it ("… nộp hồ sơ ở đâu, có cần chứng
+        minh vốn điều lệ không?"): it has that question's subject."""
+        if index == 0:
+            return False
+        before = self.questions[index - 1]
+        between = self.text[before.end:self.questions[index].start]
+        return not (_TERMINATOR.search(between) or before.text.rstrip().endswith(("?", "!", ".")))
+
     def is_short(self, index: int) -> bool:
         return _short(self.questions[index].text)
 

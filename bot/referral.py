@@ -208,6 +208,12 @@ def about_cooperatives(text: str, rules: ReferralRules | None = None) -> bool:
     return bool(rules.cooperative.search(words) or rules.always_in_scope.search(words))
 
 
+def names_cooperative(text: str, rules: ReferralRules | None = None) -> bool:
+    """Whether the text names a cooperative (HTX, tổ hợp tác…) itself; "vốn điều lệ" alone may be a company's."""
+    rules = rules or load_rules()
+    return rules.cooperative.search(Text.of(text).words)
+
+
 def cooperative_matter(text: str, rules: ReferralRules | None = None) -> bool:
     """Whether the text names a cooperative-law matter itself (góp vốn, thành viên chính thức, đại hội…),
     not only a cooperative."""

@@ -218,6 +218,15 @@ def _question(ctx: Context, reading: Reading, i: int, parts: list[Part], whole: 
         # question before does not bear out is no answer either.
         part = follow if follow.kind == Kind.ANSWER or (part.kind == Kind.CLARIFY and follow.kind == Kind.UNKNOWN
                                                         and follow.referral is None) else part
+    previous = parts[-1] if parts and parts[-1].asked == reading.questions[i - 1].text else None
+    if previous is not None and previous.referral is not None and previous.referral.key != "none" \
+            and part.referral is None and reading.continues(i) and readers is not None \
+            and not referral.names_cooperative(q.text, readers.referral) \
+            and referral.match(previous.asked, ctx.kb.normalizer, readers.referral) is not None:
+        # "Thành lập công ty TNHH thì nộp hồ sơ ở đâu, có cần chứng minh vốn điều lệ không?": the second
+        # half of the sentence is about the company too, however well "vốn điều lệ" matches an entry (when
+        # the first half named that office's matter in its own words, not only through the story).
+        return replace(Part(q.text, Kind.UNKNOWN, referral=previous.referral, score=part.score), asked=q.text)
     if part.kind in (Kind.UNKNOWN, Kind.CLARIFY) and part.referral is None:
         part = _with_story(ctx, part, i, reading, context, other_subject, settled)
     if part.kind == Kind.ANSWER and part.top is not None and part.top.key in answered:

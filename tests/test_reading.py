@@ -397,3 +397,9 @@ def test_a_short_question_after_another_leans_on_that_one_not_on_the_story(norm)
                            "thời hạn thế nào?", norm)
     assert [q.text for q in reading.questions][-1].startswith("thời hạn")
     assert reading.story_before(len(reading.questions) - 1) is None
+
+
+def test_a_question_continues_the_sentence_of_the_one_before(norm):
+    reading = read_message("Lập công ty TNHH thì nộp hồ sơ ở đâu, có cần chứng minh vốn không? Lệ phí bao nhiêu?", norm)
+    assert len(reading.questions) == 3
+    assert [reading.continues(i) for i in range(3)] == [False, True, False]

@@ -122,3 +122,12 @@ def test_an_unsure_question_joins_the_office_of_another_question_in_the_message(
     assert out[0].referral is land and out[0].kind == Kind.UNKNOWN and out[0].candidates == ()
     assert out[1] is found and out[2] is named and out[3] is referred
     assert _with_message_office(ctx, [guess]) == [guess]  # no office in the message: nothing changes
+
+
+def test_the_second_half_of_a_sentence_keeps_the_office_of_the_first(shipped_app):
+    text = ("Chào chuyên mục, bố em làm giám đốc HTX dịch vụ nông nghiệp. Em muốn tự mở công ty TNHH một thành viên "
+            "bán phân bón, không liên quan gì đến HTX. Cho em hỏi thành lập công ty TNHH thì nộp hồ sơ ở đâu, có cần "
+            "chứng minh vốn điều lệ không?")
+    out = shipped_app.preview(text)
+    assert out.meta.get("kind") == Kind.UNKNOWN and out.meta.get("referral") == "enterprise"
+    assert not out.meta.get("entry_id") and all(p.get("kind") != Kind.ANSWER for p in out.meta.get("parts") or [])
