@@ -116,6 +116,7 @@ class FactRules:
     verbs: PhraseSet
     links: PhraseSet
     age_asks: PhraseSet
+    age_not_if: PhraseSet
     age_capital: PhraseSet
     quorum_asks: PhraseSet
     quorum_meeting: PhraseSet
@@ -184,6 +185,7 @@ class FactRules:
             verbs=PhraseSet(str_list(fam, "verbs", source)),
             links=PhraseSet(str_list(fam, "links", source)),
             age_asks=PhraseSet(str_list(data["age"], "asks", source)),
+            age_not_if=PhraseSet(str_list(data["age"], "not_if", source) if "not_if" in data["age"] else []),
             age_capital=PhraseSet(str_list(data["age"], "wants_capital", source)),
             quorum_asks=PhraseSet(str_list(data["quorum"], "asks", source)),
             quorum_meeting=PhraseSet(str_list(data["quorum"], "meeting", source)),
@@ -460,7 +462,7 @@ _AGE = re.compile(r"(\d{1,3})\s*tuổi|(\d{1,3})\s*tuoi", re.IGNORECASE)
 
 
 def _age(rules: FactRules, q: Text, s: Text, law: str) -> Verdict | None:
-    if not _asked(rules.age_asks, q, s):
+    if not _asked(rules.age_asks, q, s, rules.age_not_if):
         return None
     m = _AGE.search(q.raw) or _AGE.search(s.raw)
     rule = rules.rule("age", law)

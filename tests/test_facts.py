@@ -361,3 +361,10 @@ def test_founding_a_branch_or_a_company_is_not_asking_about_the_member_count():
     story = "HTX hải sản của chúng tôi có 54 thành viên, quản trị đầy đủ."
     for question in ("Lập chi nhánh ở Hà Nội thì đăng ký ở đâu?", "HTX lập công ty TNHH có được không?"):
         assert [v for v in apply(question, story, None) if v.rule_id.startswith("min-members")] == []
+
+
+@pytest.mark.parametrize("question", ["Vậy HTX trả vốn trong bao lâu, có phải chờ người khác vào thay không?",
+                                      "Phần vốn góp của bố thì mẹ con được nhận lại hay được vào thay?"])
+def test_an_age_in_the_story_of_someone_leaving_or_an_heir_is_not_a_joining_question(question):
+    story = "Bố em góp 50 triệu vào HTX từ 2019, nay 72 tuổi yếu rồi."
+    assert [v for v in apply(question, story, None) if v.rule_id.startswith("member-age")] == []
