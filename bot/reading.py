@@ -305,6 +305,7 @@ class ReadingRules:
     greetings: PhraseSet
     address_leads: PhraseSet
     ask_leads: PhraseSet
+    announce_leads: PhraseSet
     lead_fillers: PhraseSet
     signoffs: PhraseSet
     particle_words: PhraseSet
@@ -339,6 +340,8 @@ class ReadingRules:
             greetings=phrases("greetings"),
             address_leads=phrases("address_leads"),
             ask_leads=phrases("ask_leads"),
+            announce_leads=PhraseSet(expand_templates(str_list(data, "announce_leads", source), slots)
+                                     if "announce_leads" in data else []),
             lead_fillers=phrases("lead_fillers"),
             signoffs=phrases("signoffs"),
             particle_words=phrases("particle_words"),
@@ -468,6 +471,12 @@ class _Reader:
             n = self.r.enumerators.at(self.w, i, j)
             if n:
                 i += n
+                continue
+            n = self.r.announce_leads.at(self.w, i, j)
+            if n and n >= self.r.ask_leads.at(self.w, i, j):
+                i += n  # "em hỏi mấy cái:": questions to come, not this sentence
+                while n := self.r.lead_fillers.at(self.w, i, j):
+                    i += n
                 continue
             n = self.r.ask_leads.at(self.w, i, j)
             if n:

@@ -403,3 +403,9 @@ def test_a_question_continues_the_sentence_of_the_one_before(norm):
     reading = read_message("Lập công ty TNHH thì nộp hồ sơ ở đâu, có cần chứng minh vốn không? Lệ phí bao nhiêu?", norm)
     assert len(reading.questions) == 3
     assert [reading.continues(i) for i in range(3)] == [False, True, False]
+
+
+def test_a_lead_announcing_questions_does_not_make_its_sentence_a_question(norm):
+    text = ("Chào ad, em hỏi mấy cái: htx e định thành lập có 6 người, 1. thì mỗi người góp tối đa bao nhiêu % vốn? "
+            "2. phải góp đủ trong bao lâu? 3. góp bằng con trâu, cái máy cày được ko ad. e cảm ơn")
+    assert [q.split()[0] for q in questions(text, norm)] == ["thì", "phải", "góp"]
