@@ -295,6 +295,9 @@ class Reading:
         return _short(self.questions[index].text)
 
 
+TOLD_AFTER_LEAD = 20  # words: a statement this long after "cho em hỏi" may be story (see _Reader.read)
+
+
 def _short(question: str) -> bool:
     """A question this short says little by itself and leans on what came before it."""
     return len(_WORD_RE.findall(question)) <= SHORT_QUESTION
@@ -590,6 +593,7 @@ class _Reader:
         questions: list[tuple[int, int]] = []
         story: list[tuple[int, int]] = []
         content: list[tuple[int, int]] = []
+        told: list[tuple[int, int]] = []  # long sentences that are questions only because an ask-lead opens them
         for s in _split_sentences(self.t, self.r):
             if self.r.address_leads.at(self.w, s.i, s.j) and not (s.qmark or self._is_question(s.i, s.j)):
                 continue  # "Kính gửi Liên minh HTX tỉnh …": an address, nothing else
@@ -601,6 +605,8 @@ class _Reader:
             if not (s.qmark or asked or self._is_question(i, j)):
                 story.append((i, j))
                 continue
+            if not (s.qmark or self._is_question(i, j)) and j - i > TOLD_AFTER_LEAD:
+                told.append((i, j))
             story_end, q_start = self._story_prefix(i, j)
             if story_end > i:
                 story.append((i, story_end))
@@ -608,6 +614,11 @@ class _Reader:
             elif (n := self.r.story_then_question.at(self.w, i, j)) and j - i - n >= 2:
                 i += n  # a leading "Vậy …" is filler
             questions.extend(self._split_questions(i, j))
+        if told and any(q not in told for q in questions):
+            # "cho e hỏi, htx e có 23 tv, hôm chủ nhật họp chỉ có 10 người tới …. 10/23 mà vẫn thông qua vậy
+            # đc ko": a long statement after "cho em hỏi" is the story of the question that follows.
+            questions = [q for q in questions if q not in told]
+            story = sorted([*story, *told])
         if not questions and content:
             # No question word anywhere ("thủ tục giải thể htx"): the whole content is the question.
             questions = [(content[0][0], content[-1][1])]

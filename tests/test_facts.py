@@ -368,3 +368,9 @@ def test_founding_a_branch_or_a_company_is_not_asking_about_the_member_count():
 def test_an_age_in_the_story_of_someone_leaving_or_an_heir_is_not_a_joining_question(question):
     story = "Bố em góp 50 triệu vào HTX từ 2019, nay 72 tuổi yếu rồi."
     assert [v for v in apply(question, story, None) if v.rule_id.startswith("member-age")] == []
+
+
+def test_an_age_in_the_story_does_not_answer_a_question_about_capital_or_profit():
+    question = "Vậy thành viên liên kết không góp vốn có được chia lãi không?"
+    story = "Mẹ tôi năm nay 67 tuổi, chỉ đăng ký là thành viên liên kết."
+    assert [v for v in apply(question, story, None) if v.rule_id.startswith("member-age")] == []

@@ -409,3 +409,13 @@ def test_a_lead_announcing_questions_does_not_make_its_sentence_a_question(norm)
     text = ("Chào ad, em hỏi mấy cái: htx e định thành lập có 6 người, 1. thì mỗi người góp tối đa bao nhiêu % vốn? "
             "2. phải góp đủ trong bao lâu? 3. góp bằng con trâu, cái máy cày được ko ad. e cảm ơn")
     assert [q.split()[0] for q in questions(text, norm)] == ["thì", "phải", "góp"]
+
+
+def test_a_long_statement_after_an_ask_lead_is_the_story_of_the_question_after_it(norm):
+    text = ("ad oi cho e hoi, htx e co 23 tv chinh thuc, hom chu nhat hop dhtv chi co 10 nguoi toi vi dang mua thu "
+            "hoach, ong ct van cho bieu quyet thong qua phuong an san xuat nam 2027. 10/23 chua toi mot nua ma van "
+            "thong qua vay dc ko ad")
+    assert questions(text, norm) == ["10/23 chua toi mot nua ma van thong qua vay dc ko"]
+    # A short topic after the lead is still a question of its own.
+    assert questions("Cho em hỏi thủ tục giải thể HTX. Hồ sơ nộp ở đâu?", norm) == ["thủ tục giải thể HTX",
+                                                                                  "Hồ sơ nộp ở đâu?"]
