@@ -374,3 +374,9 @@ def test_an_age_in_the_story_does_not_answer_a_question_about_capital_or_profit(
     question = "Vậy thành viên liên kết không góp vốn có được chia lãi không?"
     story = "Mẹ tôi năm nay 67 tuổi, chỉ đăng ký là thành viên liên kết."
     assert [v for v in apply(question, story, None) if v.rule_id.startswith("member-age")] == []
+
+
+def test_quorum_from_a_story_typed_without_tones():
+    (v,) = [v for v in apply("hop dhtv nhu vay dc ko", "htx e co 23 tv chinh thuc, hom chu nhat hop dhtv chi co "
+                             "10 nguoi toi.", None) if v.rule_id.startswith("quorum")]
+    assert not v.yes and "10/23" in v.sentence
