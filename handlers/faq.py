@@ -147,7 +147,10 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
         return Outcome([Reply(ctx.t("no_such_article", docs=docs))], meta={"kind": Kind.UNKNOWN, "score": 0.0})
     if reading is None or reading.framing_only:
         return answer_parts(ctx, text, message_id, [analyse(ctx, text, reading)], reading)
-    whole = referral.match(text, ctx.kb.normalizer, readers.referral) if readers else None
+    # The office the story is about: a question that names another office itself is referred by its own
+    # words and says nothing about its neighbours ("… tạm ngừng hoạt động 6 tháng. Thủ tục thế nào, báo trước
+    # bao lâu? Trong thời gian tạm ngừng có phải đóng thuế không?" — only the last is the tax office's).
+    whole = referral.match(reading.story or text, ctx.kb.normalizer, readers.referral) if readers else None
     other_subject = ctx.searcher.about_other_subject(text)
     parts: list[Part] = []
     for i in range(len(reading.questions)):
@@ -177,20 +180,28 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
 
 
 def _with_message_office(ctx: Context, parts: list[Part]) -> list[Part]:
-    """A question of the message that the bot is unsure of and that names no cooperative belongs to the
-    office another of its questions was sent to ("Hàng xóm lấn đất … Giờ tôi phải làm đơn gửi đâu? Có phải
-    đo đạc lại thửa đất không?": the first is the land office's too, not "did you mean: leaving an HTX")."""
+    """A question the bot is unsure of, that names no cooperative, next to a question sent to another office
+    belongs to that office too ("Hàng xóm lấn đất … Giờ tôi phải làm đơn gửi đâu? Có phải đo đạc lại thửa đất
+    không?": the first is the land office's too, not "did you mean: leaving an HTX"). Next to a question
+    answered from an entry it is that question's follow-up ("Thủ tục tạm ngừng thế nào, báo trước bao lâu?
+    … có phải nộp thuế không?") and stays."""
     readers = ctx.kb.readers
-    office = next((p.referral for p in parts if p.referral is not None and p.referral.key != "none"), None)
-    if office is None or readers is None:
+    if readers is None:
         return parts
 
-    def unsure(p: Part) -> bool:  # an answer the search found stands; a guess or nothing joins the office
-        return p.referral is None and p.kind in (Kind.UNKNOWN, Kind.CLARIFY)
+    def office(p: Part) -> Referral | None:
+        return p.referral if p.referral is not None and p.referral.key != "none" else None
 
-    return [replace(p, kind=Kind.UNKNOWN, candidates=(), referral=office)
-            if unsure(p) and not referral.about_cooperatives(p.asked or p.text, readers.referral) else p
-            for p in parts]
+    out = list(parts)
+    for i, p in enumerate(parts):
+        if p.referral is not None or p.kind not in (Kind.UNKNOWN, Kind.CLARIFY):
+            continue  # an answer the search found stands; a guess or nothing may join the office
+        near = [parts[k] for k in (i - 1, i + 1) if 0 <= k < len(parts)]
+        offices = [r for r in map(office, near) if r is not None]
+        if offices and not any(n.kind == Kind.ANSWER for n in near) \
+                and not referral.about_cooperatives(p.asked or p.text, readers.referral):
+            out[i] = replace(p, kind=Kind.UNKNOWN, candidates=(), referral=offices[0])
+    return out
 
 
 def _question(ctx: Context, reading: Reading, i: int, parts: list[Part], whole: Referral | None,

@@ -118,9 +118,12 @@ def test_an_unsure_question_joins_the_office_of_another_question_in_the_message(
     found = Part("Vốn góp được trả lại khi nào?", Kind.ANSWER, (Candidate(ENTRY, entry.id, 0.5, "", 0.6),), score=0.5)
     named = Part("Còn HTX thì phải làm gì?", Kind.UNKNOWN)
     referred = Part("Có phải đo đạc lại thửa đất không?", Kind.UNKNOWN, referral=land)
-    out = _with_message_office(ctx, [guess, found, named, referred])
+    out = _with_message_office(ctx, [guess, referred])
     assert out[0].referral is land and out[0].kind == Kind.UNKNOWN and out[0].candidates == ()
-    assert out[1] is found and out[2] is named and out[3] is referred
+    assert out[1] is referred
+    # Next to an answered question a guess is that question's follow-up; a question naming the HTX stays.
+    assert _with_message_office(ctx, [found, guess, referred]) == [found, guess, referred]
+    assert _with_message_office(ctx, [named, referred]) == [named, referred]
     assert _with_message_office(ctx, [guess]) == [guess]  # no office in the message: nothing changes
 
 
@@ -131,3 +134,12 @@ def test_the_second_half_of_a_sentence_keeps_the_office_of_the_first(shipped_app
     out = shipped_app.preview(text)
     assert out.meta.get("kind") == Kind.UNKNOWN and out.meta.get("referral") == "enterprise"
     assert not out.meta.get("entry_id") and all(p.get("kind") != Kind.ANSWER for p in out.meta.get("parts") or [])
+
+
+def test_a_question_that_names_another_office_does_not_take_its_neighbours_with_it(shipped_app):
+    text = ("Chào ad, năm nay hạn hán nên HTX em muốn tạm ngừng hoạt động 5 tháng. Thủ tục thế nào, phải báo trước "
+            "bao lâu? Trong thời gian tạm ngừng thì có phải nộp thuế không?")
+    meta = shipped_app.preview(text).meta
+    assert meta.get("kind") == Kind.ANSWER and meta.get("entry_id") == "l23-tam-ngung-hoat-dong"
+    assert [p.get("referral") for p in meta["parts"]][-1] == "tax"
+    assert [p.get("referral") for p in meta["parts"]][:-1] == [None, None]
