@@ -12,7 +12,7 @@ from bot.junk import worth_a_ticket
 from bot.kb.model import Entry
 from bot.reading import Reading, read_message
 from bot.referral import Referral
-from bot.search import ENTRY, INTENT
+from bot.search import ENTRY, INTENT, OUT_OF_SCOPE
 from bot.types import Button, Context, DialogState, Kind, Message, Meta, Outcome, Reply
 from handlers import staff
 from handlers.question import MAX_CHOICES, Part, analyse, decide, visible
@@ -176,7 +176,23 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
              and not referral.cooperative_matter(text, readers.referral)]
         if offices:
             return refer(ctx, list({r.key: r for r in offices}.values()))
+    if text != parts[0].text and all(p.kind == Kind.UNKNOWN and p.referral is None for p in parts):
+        agreed = _agreed_on_whole(ctx, text, other_subject)
+        parts = [agreed] if agreed is not None else parts
     return answer_parts(ctx, text, message_id, parts, reading)
+
+
+def _agreed_on_whole(ctx: Context, text: str, other_subject: bool) -> Part | None:
+    """Nothing in a long message was understood question by question, but both rankers read the whole
+    message as the same entry: answered with the hedge ("Tôi hiểu là: …"), rather than a bare "not sure"."""
+    if other_subject:
+        return None
+    results = [c for c in ctx.searcher.search(text, province=ctx.province, limit=4) if c.kind != OUT_OF_SCOPE]
+    if not results or results[0].kind != ENTRY or results[0].score < ctx.config.search.clarify_threshold:
+        return None
+    if ctx.searcher.bm25_best(text) != (ENTRY, results[0].key) or not visible(ctx, ctx.kb.entries.get(results[0].key)):
+        return None
+    return Part(text, Kind.ANSWER, tuple(results), score=results[0].score)
 
 
 def _with_message_office(ctx: Context, parts: list[Part]) -> list[Part]:
