@@ -26,6 +26,9 @@ from bot.referral import KEYS, ReferralRules, load_rules, match, other_law_artic
         ("rut bhxh 1 lan can giay to gi", "social_insurance"),
         ("Mẹ tôi 60 tuổi có được lương hưu không", "social_insurance"),
         ("Công ty nợ lương 3 tháng thì tôi làm gì?", "labour"),
+        ("cty trả lương trễ 2 tháng rồi, e có hđlđ, kiện ở đâu", "labour"),
+        ("Thủ tục xin giấy phép lao động cho người nước ngoài thế nào?", "labour"),
+        ("Giá phân urê tháng này bao nhiêu một bao?", "none"),
         ("bi sa thai khong bao truoc co duoc boi thuong khong", "labour"),
         ("Tôi cho hàng xóm vay tiền không trả, khởi kiện thế nào?", "civil_dispute"),
         ("thủ tục ly hôn đơn phương", "civil_dispute"),
@@ -101,6 +104,8 @@ def test_other_offices_matters_are_referred(text, key):
         # The cooperative's own property, whatever the bank.
         "mấy tài sản này HTX có được bán hay đem thế chấp không?",
         "nhà nước trưng dụng đất của htx có đền bù không",
+        # "giá phân" is inside "đánh giá phân loại".
+        "htx nông nghiệp ở tỉnh đánh giá phân loại theo văn bản gì",
     ],
 )
 def test_cooperative_matters_stay_in_scope(text):
