@@ -147,10 +147,12 @@ def analyse(ctx: Context, text: str, reading: Reading | None = None, context: Re
         return Part(text, Kind.UNKNOWN, referral=context, score=score)
     if context is not None and not (kind == Kind.ANSWER and score >= ctx.config.search.confident_threshold):
         return Part(text, Kind.UNKNOWN, referral=context, score=score)
-    if kind == Kind.UNKNOWN and readers is not None and (_off_topic(ctx, results)
-                                                         or (agreed is not None and agreed[0] == OUT_OF_SCOPE)):
+    if kind == Kind.UNKNOWN and readers is not None and (
+            _off_topic(ctx, results) or (agreed is not None and agreed[0] == OUT_OF_SCOPE
+                                         and not referral.about_cooperatives(text, readers.referral))):
         # Prices, weather, football…: no office to send the member to, and nothing for staff either. An
-        # unanswered question whose closest words, for BM25, are one of those subjects' is one of them.
+        # unanswered question whose closest words, for BM25, are one of those subjects' is one of them,
+        # unless it names a cooperative ("… muốn xin vô hợp tác xã thì cần giấy tờ gì" is staff's to answer).
         return Part(text, Kind.UNKNOWN, referral=readers.referral.off_topic(), score=score)
     if readers is None or kind == Kind.INTENT:
         return Part(text, kind, tuple(cands), score=score)
