@@ -29,6 +29,8 @@ from bot.referral import KEYS, ReferralRules, load_rules, match, other_law_artic
         ("cty trả lương trễ 2 tháng rồi, e có hđlđ, kiện ở đâu", "labour"),
         ("Thủ tục xin giấy phép lao động cho người nước ngoài thế nào?", "labour"),
         ("Giá phân urê tháng này bao nhiêu một bao?", "none"),
+        ("mo cty tnhh can bn von", "enterprise"),
+        ("sdo nha em bi ghi sai ten dem cua me em, sua o dau a", "land"),
         ("bi sa thai khong bao truoc co duoc boi thuong khong", "labour"),
         ("Tôi cho hàng xóm vay tiền không trả, khởi kiện thế nào?", "civil_dispute"),
         ("thủ tục ly hôn đơn phương", "civil_dispute"),
