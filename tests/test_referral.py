@@ -30,6 +30,8 @@ from bot.referral import KEYS, ReferralRules, load_rules, match, other_law_artic
         ("Thủ tục xin giấy phép lao động cho người nước ngoài thế nào?", "labour"),
         ("Giá phân urê tháng này bao nhiêu một bao?", "none"),
         ("mo cty tnhh can bn von", "enterprise"),
+        ("mua máy cày cũ của người trong htx, đưa tiền rồi mà không giao máy, làm sao đòi", "civil_dispute"),
+        ("cho ông Khánh mượn 120 triệu, có viết giấy tay, giờ ông ấy tránh mặt", "civil_dispute"),
         ("sdo nha em bi ghi sai ten dem cua me em, sua o dau a", "land"),
         ("bi sa thai khong bao truoc co duoc boi thuong khong", "labour"),
         ("Tôi cho hàng xóm vay tiền không trả, khởi kiện thế nào?", "civil_dispute"),
@@ -106,6 +108,9 @@ def test_other_offices_matters_are_referred(text, key):
         # The cooperative's own property, whatever the bank.
         "mấy tài sản này HTX có được bán hay đem thế chấp không?",
         "nhà nước trưng dụng đất của htx có đền bù không",
+        # A cooperative's trucks and ponds in the story are not a vehicle or farming question.
+        "HTX định chuyển trụ sở sang xã bên để tiện xe tải vào lấy hàng, có phải đăng ký không",
+        "HTX nuôi tôm muốn vay Quỹ hỗ trợ phát triển HTX làm thêm 4 ao nuôi, mức vay tối đa bao nhiêu",
         # "giá phân" is inside "đánh giá phân loại".
         "htx nông nghiệp ở tỉnh đánh giá phân loại theo văn bản gì",
     ],
