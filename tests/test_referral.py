@@ -111,6 +111,9 @@ def test_other_offices_matters_are_referred(text, key):
         # A cooperative's trucks and ponds in the story are not a vehicle or farming question.
         "HTX định chuyển trụ sở sang xã bên để tiện xe tải vào lấy hàng, có phải đăng ký không",
         "HTX nuôi tôm muốn vay Quỹ hỗ trợ phát triển HTX làm thêm 4 ao nuôi, mức vay tối đa bao nhiêu",
+        # A branch is the cooperative's own registration matter.
+        "Trong ban quản lý có người muốn lập chi nhánh, có người muốn HTX lập một công ty TNHH. Lập chi nhánh ở "
+        "Hà Nội thì đăng ký ở đâu",
         # A company joining a cooperative is a membership question (Điều 30, 34).
         "Công ty TNHH chế biến gạo của tôi muốn tham gia liên hiệp HTX lúa gạo của huyện",
         # "giá phân" is inside "đánh giá phân loại".
