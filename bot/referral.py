@@ -63,6 +63,7 @@ class ReferralRules:
     other_law_names: dict[tuple[str, ...], str]
     htx_laws: PhraseSet
     article_words: PhraseSet
+    private: PhraseSet
 
     def off_topic(self) -> Referral:
         """The polite 'outside what I answer' reply (key "none"), for subjects with no office."""
@@ -119,6 +120,7 @@ class ReferralRules:
             other_law_names=names,
             htx_laws=PhraseSet(str_list(data, "htx_laws", source)),
             article_words=PhraseSet(str_list(data, "article_words", source)),
+            private=PhraseSet(str_list(data, "private_markers", source) if "private_markers" in data else []),
         )
 
 
@@ -140,6 +142,8 @@ def _kept(rules: ReferralRules, topic: _Topic, t: Text) -> bool:
     if not len(topic.keep):
         return False
     words = t.words
+    if rules.private.search(words):
+        return False  # "em hỏi việc riêng: vợ chồng em ly hôn, tài sản chung …"
     names = [*rules.cooperative.find(words), *rules.always_in_scope.find(words)]
     if not names:
         return False
@@ -154,7 +158,8 @@ def _in_scope(rules: ReferralRules, topics: list[_Topic], t: Text, cooperative: 
     it, so a keep term of the question's own is enough)."""
     if rules.always_in_scope.search(t.words):
         return True
-    if cooperative and any(len(topic.keep) and topic.keep.search(t.words) for topic in topics):
+    if cooperative and not rules.private.search(t.words) \
+            and any(len(topic.keep) and topic.keep.search(t.words) for topic in topics):
         return True
     return any(_kept(rules, topic, t) for topic in topics)
 
@@ -179,8 +184,13 @@ def touched(text: str, rules: ReferralRules | None = None) -> Referral | None:
     office is the better pointer. A keep word beside the cooperative still makes it the cooperative's."""
     rules = rules or load_rules()
     t = Text.of(text)
-    return _most_named([(topic, phrases) for topic, phrases in _named(rules, t) if topic.key != "none"
-                        and not _kept(rules, topic, t)])
+    named = [(topic, phrases) for topic, phrases in _named(rules, t) if not _kept(rules, topic, t)]
+    best = _most_named(named)
+    if best is not None and best.key == "none":
+        # An off-topic subject said more than any office's ("bố em là xã viên … đau lưng, uống thuốc gì"):
+        # the polite "outside what I answer", not the extension officer for a back pain.
+        return best
+    return _most_named([(topic, phrases) for topic, phrases in named if topic.key != "none"])
 
 
 def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules | None = None,

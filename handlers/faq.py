@@ -136,7 +136,8 @@ def answer(ctx: Context, text: str, message_id: int) -> Outcome:
     law = referral.other_law_article(text, readers.referral) if readers else None
     if law:
         # "Điều 50 Luật Đất đai": an article of another law is not an article of the cooperative law.
-        ref = referral.match(text, ctx.kb.normalizer, readers.referral) if readers else None
+        ref = (referral.match(text, ctx.kb.normalizer, readers.referral)
+               or referral.touched(text, readers.referral)) if readers else None
         return refer(ctx, [ref] if ref else [], other_law=law)
     refs, missing = ctx.searcher.article_refs(text)
     if refs:

@@ -229,3 +229,16 @@ def test_a_keep_term_in_a_question_of_a_message_about_a_cooperative_keeps_it_in_
     alone = match(question)
     assert alone is not None and alone.key == "tax"
     assert match(question, cooperative=True) is None  # "Tôi là kế toán HTX lúa gạo …" came before it
+
+
+def test_a_private_matter_is_not_kept_in_scope_by_the_cooperative_beside_it():
+    text = ("chao ad, e lam ke toan htx, e muon hoi ve viec rieng: vo chong e muon ly hon, tai san chung co mieng dat "
+            "va chiec xe may, chia the nao ad")
+    referral = match(text)
+    assert referral is not None and referral.key == "civil_dispute"
+    assert match("e lam ke toan htx, khi giai the htx thi tai san chung chia the nao") is None
+
+
+def test_an_off_topic_subject_that_outweighs_an_office_is_said_politely():
+    near = touched("bố em là xã viên HTX, năm nay 70 tuổi hay bị đau lưng, uống thuốc gì cho đỡ ạ?")
+    assert near is not None and near.key == "none"
