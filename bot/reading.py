@@ -295,6 +295,7 @@ class Reading:
         return _short(self.questions[index].text)
 
 
+ADDRESS_THEN_WORDS = 4  # words after "Thưa anh chị," that make the rest of the sentence story, not address
 TOLD_AFTER_LEAD = 20  # words: a statement this long after "cho em hỏi" may be story (see _Reader.read)
 
 
@@ -596,7 +597,12 @@ class _Reader:
         told: list[tuple[int, int]] = []  # long sentences that are questions only because an ask-lead opens them
         for s in _split_sentences(self.t, self.r):
             if self.r.address_leads.at(self.w, s.i, s.j) and not (s.qmark or self._is_question(s.i, s.j)):
-                continue  # "Kính gửi Liên minh HTX tỉnh …": an address, nothing else
+                # "Kính gửi Liên minh HTX tỉnh …": an address, nothing else; but "Thưa anh chị, tổ hợp tác của
+                # chúng tôi có 8 người, muốn chuyển lên HTX …" goes on after a comma with the story.
+                rest = self._after_address(s.i, s.j)
+                if rest is None:
+                    continue
+                s = _Sentence(rest, s.j, s.qmark)
             i, asked = self._strip_front(s.i, s.j)
             j = self._strip_back(i, s.j)
             if i >= j or self.r.particles.at(self.w, i, j) == j - i:
@@ -634,6 +640,14 @@ class _Reader:
             asks_history=asks_history,
             negations=tuple(self._negations(self._searched(questions[:MAX_QUESTIONS], story))),
         )
+
+    def _after_address(self, i: int, j: int) -> int | None:
+        """Where the words after an address and its comma start, when a few words follow; else None."""
+        n = self.r.address_leads.at(self.w, i, j)
+        for k in range(i + n, j):
+            if "," in self.t.gap_before(k):
+                return k if j - k >= ADDRESS_THEN_WORDS else None
+        return None
 
     def _searched(self, questions: list[tuple[int, int]], story: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """The words search sees (Reading.search_text): the questions, and the last story sentence when a

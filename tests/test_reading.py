@@ -419,3 +419,13 @@ def test_a_long_statement_after_an_ask_lead_is_the_story_of_the_question_after_i
     # A short topic after the lead is still a question of its own.
     assert questions("Cho em hỏi thủ tục giải thể HTX. Hồ sơ nộp ở đâu?", norm) == ["thủ tục giải thể HTX",
                                                                                   "Hồ sơ nộp ở đâu?"]
+
+
+def test_an_address_followed_by_the_story_keeps_the_story(norm):
+    reading = read_message("Thưa anh chị, tổ hợp tác trồng nấm của chúng tôi có 8 người, muốn chuyển lên HTX. "
+                           "Cần điều kiện gì?", norm)
+    assert [q.text for q in reading.questions] == ["Cần điều kiện gì?"]
+    assert reading.story_sentences and reading.story_sentences[0].startswith("tổ hợp tác trồng nấm")
+    # An address alone is still nothing to read.
+    assert read_message("Kính gửi Liên minh HTX tỉnh Thái Bình, Ban biên tập. HTX cần mấy người?",
+                        norm).story_sentences == ()
