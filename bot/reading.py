@@ -334,7 +334,9 @@ class ReadingRules:
     def from_data(cls, data: dict[str, Any], source: str = "reading.yaml") -> ReadingRules:
         slots = {"p": str_list(data, "pronouns", source), "a": str_list(data, "addressees", source)}
 
-        def phrases(key: str) -> PhraseSet:
+        def phrases(key: str, optional: bool = False) -> PhraseSet:
+            if optional and key not in data:  # lists added later: an older reading.yaml still loads
+                return PhraseSet(())
             return PhraseSet(expand_templates(str_list(data, key, source), slots))
 
         span = data.get("negation_span", 4)
@@ -344,15 +346,13 @@ class ReadingRules:
             greetings=phrases("greetings"),
             address_leads=phrases("address_leads"),
             ask_leads=phrases("ask_leads"),
-            announce_leads=PhraseSet(expand_templates(str_list(data, "announce_leads", source), slots)
-                                     if "announce_leads" in data else []),
+            announce_leads=phrases("announce_leads", optional=True),
             lead_fillers=phrases("lead_fillers"),
             signoffs=phrases("signoffs"),
             particle_words=phrases("particle_words"),
             particles=phrases("particles"),
             question_phrases=phrases("question_phrases"),
-            statement_phrases=PhraseSet(expand_templates(str_list(data, "statement_phrases", source), slots)
-                                        if "statement_phrases" in data else []),
+            statement_phrases=phrases("statement_phrases", optional=True),
             question_openers=phrases("question_openers"),
             question_endings=phrases("question_endings"),
             story_leads=phrases("story_leads"),

@@ -213,9 +213,7 @@ def match(text: str, normalizer: Normalizer | None = None, rules: ReferralRules 
 def about_cooperatives(text: str, rules: ReferralRules | None = None) -> bool:
     """Whether a message names a cooperative or a cooperative-law term at all: an unanswered one that does
     not ("trợ cấp hộ nghèo", "cài zalo") is nothing the alliance's staff can answer either."""
-    rules = rules or load_rules()
-    words = Text.of(text).words
-    return bool(rules.cooperative.search(words) or rules.always_in_scope.search(words))
+    return names_cooperative(text, rules) or cooperative_matter(text, rules)
 
 
 def names_cooperative(text: str, rules: ReferralRules | None = None) -> bool:

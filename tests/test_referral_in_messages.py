@@ -16,6 +16,16 @@ def outcome(app, text):
     return app.engine.preview(text)
 
 
+def searching(app, monkeypatch, score, coverage, bm25=None):
+    """A web context whose search finds one general entry at `score` (BM25's choice: that entry, or `bm25`)."""
+    ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
+    entry = next(e for e in app.kb.entries.values() if not e.province)
+    found = [Candidate(ENTRY, entry.id, score, "", coverage)]
+    monkeypatch.setattr(type(ctx.searcher), "search", lambda self, text, province=None, limit=5: list(found))
+    monkeypatch.setattr(type(ctx.searcher), "bm25_best", lambda self, text: bm25 or (ENTRY, entry.id))
+    return ctx
+
+
 def test_the_sentence_before_a_question_can_name_the_office_matter(app):
     text = ("Chào ad, tôi là thành viên HTX chè được 6 năm nay. Năm 2019 tôi mua của ông Páo một đồi chè, chỉ "
             "viết giấy tay. Nay tôi muốn làm sổ đỏ đứng tên mình để yên tâm trồng lại chè. "
@@ -29,10 +39,7 @@ def test_the_sentence_before_a_question_can_name_the_office_matter(app):
                                                       ("Còn HTX thì nộp online được không?", False)])
 def test_a_follow_up_without_a_subject_of_its_own_stays_with_the_office_matter(app, monkeypatch, follow_up,
                                                                                   referred):
-    ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
-    entry = next(e for e in app.kb.entries.values() if not e.province)
-    confident = [Candidate(ENTRY, entry.id, 0.9, "", 0.9)]  # however well its words match an entry
-    monkeypatch.setattr(type(ctx.searcher), "search", lambda self, text, province=None, limit=5: list(confident))
+    ctx = searching(app, monkeypatch, 0.9, 0.9)  # however well its words match an entry
     passport = Referral("civil_status", "…", ("hộ chiếu",))
     part = analyse(ctx, follow_up, context=passport)
     assert (part.referral is passport) is referred
@@ -67,11 +74,7 @@ def test_another_organisations_matter_opens_no_ticket(shipped_app, text):
 @pytest.mark.parametrize(("score", "referred"), [(0.20, True), (0.40, True), (0.70, False)])
 def test_a_weak_match_kept_in_scope_by_cooperative_words_goes_to_the_office_it_names(app, monkeypatch, score,
                                                                                     referred):
-    ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
-    entry = next(e for e in app.kb.entries.values() if not e.province)
-    found = [Candidate(ENTRY, entry.id, score, "", 0.6)]
-    monkeypatch.setattr(type(ctx.searcher), "search", lambda self, text, province=None, limit=5: list(found))
-    monkeypatch.setattr(type(ctx.searcher), "bm25_best", lambda self, text: (ENTRY, entry.id))
+    ctx = searching(app, monkeypatch, score, 0.6)
     part = analyse(ctx, "tranh chấp ranh giới đất giữa hai thành viên HTX thì giải quyết ở đâu?")
     assert (part.referral is not None and part.referral.key == "land") is referred
 
@@ -88,11 +91,7 @@ def test_a_message_that_is_all_another_offices_gets_one_pointer_and_no_ticket(sh
 
 @pytest.mark.parametrize(("bm25", "off_topic"), [((OUT_OF_SCOPE, "oos-1"), True), ((ENTRY, "x"), False)])
 def test_an_unanswered_question_closest_to_an_off_topic_subject_opens_no_ticket(app, monkeypatch, bm25, off_topic):
-    ctx = app.engine._context({"channel": "web", "user_key": "u", "province": None})
-    entry = next(e for e in app.kb.entries.values() if not e.province)
-    weak = [Candidate(ENTRY, entry.id, 0.15, "", 0.1)]  # nothing answers it
-    monkeypatch.setattr(type(ctx.searcher), "search", lambda self, text, province=None, limit=5: list(weak))
-    monkeypatch.setattr(type(ctx.searcher), "bm25_best", lambda self, text: bm25)
+    ctx = searching(app, monkeypatch, 0.15, 0.1, bm25)  # nothing answers it
     part = analyse(ctx, "ad xem giúp thứ bảy này ở xã tôi có mưa to không để gặt")
     assert part.kind == Kind.UNKNOWN
     assert (part.referral is not None and part.referral.key == "none") is off_topic
